@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// One runner for the whole workspace: unit tests live next to their package,
+// tests that cross packages (end-to-end, cluster) live in test/.
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    maxWorkers: 2,
+    reporters: ["default"],
+  },
+});
