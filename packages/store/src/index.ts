@@ -1,0 +1,68 @@
+/**
+ * @agg/store: the engine's PostgreSQL side. Wakapi's tables and the engine's
+ * `agg_` tables (schema, migrations), the database connection (PostgreSQL or
+ * embedded PGlite), and the repositories the engine reads and writes through.
+ */
+
+export {
+  type AggDatabase,
+  type DatabaseKind,
+  DEFAULT_PGLITE_DIR,
+  type OpenDatabaseOptions,
+  openDatabase,
+} from "./database";
+export { DatabaseUnavailableError } from "./database-unavailable-error";
+export {
+  type DatabaseAddress,
+  describeDatabaseAddress,
+  parseDatabaseUrl,
+  redactDatabaseUrl,
+} from "./database-url";
+export { PGliteDialect, type PGliteDialectConfig } from "./dialect/pglite-dialect";
+export { FencedOutError } from "./fenced-out-error";
+export { InvalidInputError } from "./invalid-input-error";
+export {
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
+  type MigrationReport,
+  migrateToLatest,
+} from "./migration/migrate";
+export { MigrationError } from "./migration/migration-error";
+export { MIGRATIONS } from "./migration/migrations";
+export {
+  type DuplicateSummary,
+  findDuplicateSummaries,
+  SUMMARY_UNIQUE_INDEX,
+} from "./migration/summary-uniqueness";
+export { claimFence, type Fence } from "./repository/fence-repository";
+export {
+  DEFAULT_HEARTBEAT_PAGE_SIZE,
+  firstHeartbeatTime,
+  streamHeartbeats,
+} from "./repository/heartbeat-repository";
+export {
+  latestSummaryFrom,
+  listSummaries,
+  type ReplaceDaysOptions,
+  replaceDay,
+  replaceDays,
+  type StoredSummary,
+} from "./repository/summary-repository";
+export { findKnownUsers, listUserIds, loadUserSettings } from "./repository/user-repository";
+export type {
+  AggBatchesTable,
+  AggBatchUsersTable,
+  AggUserFencesTable,
+  BatchState,
+  BatchUserStatus,
+  Database,
+  HeartbeatsTable,
+  Int8,
+  Int8Id,
+  LanguageMappingsTable,
+  SummariesTable,
+  SummaryItemsTable,
+  Timestamp,
+  UsersTable,
+} from "./schema";
+export { StoreError, type StoreErrorCode } from "./store-error";

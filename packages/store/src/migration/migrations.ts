@@ -1,0 +1,113 @@
+import { type Migration, type MigrationProvider, sql } from "kysely";
+import { type AnyKysely, hasIndexLeadingWith } from "./introspection";
+import { ensureWakapiTable, WAKAPI_TABLES } from "./wakapi-tables";
+
+/**
+ * The engine's migrations, in code (no directory scan, so a bundled build
+ * carries them). Each one only creates what is missing, so it runs on an empty
+ * database and on an existing Wakapi database alike. Never edit a migration
+ * that has shipped: add a new one.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  "0001_wakapi_core_tables": {
+    async up(db: AnyKysely) {
+      for (const table of WAKAPI_TABLES) await ensureWakapiTable(db, table);
+    },
+  },
+
+  "0002_agg_tables": {
+    async up(db: AnyKysely) {
+      await db.schema
+        .createTable("agg_batches")
+        .ifNotExists()
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("state", "text", (c) =>
+          c.notNull().check(sql`state in ('running', 'completed', 'failed', 'cancelled')`),
+        )
+        .addColumn("mode", "text", (c) => c.notNull())
+        .addColumn("from_day", "text")
+        .addColumn("to_day", "text")
+        .addColumn("request", "jsonb", (c) => c.notNull())
+        .addColumn("users", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("done", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("failed", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("skipped", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("accepted_by", "text", (c) => c.notNull())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("dispatched_at", "timestamptz")
+        .addColumn("finished_at", "timestamptz")
+        .addColumn("final_published_at", "timestamptz")
+        .execute();
+      // Finding running batches (to adopt after a restart) and unpublished finals is a scan of a few rows.
+      await db.schema
+        .createIndex("agg_batches_state_idx")
+        .ifNotExists()
+        .on("agg_batches")
+        .columns(["state", "created_at"])
+        .execute();
+
+      await db.schema
+        .createTable("agg_batch_users")
+        .ifNotExists()
+        .addColumn("batch_id", "text", (c) => c.notNull().references("agg_batches.id").onDelete("cascade"))
+        // No reference to users: a batch also records the unknown users it skipped.
+        .addColumn("user_id", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) =>
+          c.notNull().defaultTo("pending").check(sql`status in ('pending', 'done', 'failed', 'skipped')`),
+        )
+        .addColumn("reason", "text")
+        .addColumn("instance", "text")
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint("agg_batch_users_pk", ["batch_id", "user_id"])
+        .execute();
+      await db.schema
+        .createIndex("agg_batch_users_batch_status_idx")
+        .ifNotExists()
+        .on("agg_batch_users")
+        .columns(["batch_id", "status"])
+        .execute();
+
+      await db.schema
+        .createTable("agg_user_fences")
+        .ifNotExists()
+        .addColumn("user_id", "text", (c) => c.primaryKey())
+        .addColumn("token", "bigint", (c) => c.notNull())
+        .addColumn("holder", "text", (c) => c.notNull())
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+
+  "0003_agg_read_indexes": {
+    async up(db: AnyKysely) {
+      // Keyset pages of a user's heartbeats: `user_id = ? and (time, id) > (?, ?)
+      // order by time, id` is a pure range scan only with `id` in the index
+      // (Wakapi's idx_time_user stops at time).
+      if (!(await hasIndexLeadingWith(db, "heartbeats", ["user_id", "time", "id"]))) {
+        await db.schema
+          .createIndex("agg_heartbeats_user_time_id_idx")
+          .ifNotExists()
+          .on("heartbeats")
+          .columns(["user_id", "time", "id"])
+          .execute();
+      }
+      // Deleting a day's items (explicitly, and through the cascade) looks items up by summary.
+      if (!(await hasIndexLeadingWith(db, "summary_items", ["summary_id"]))) {
+        await db.schema
+          .createIndex("agg_summary_items_summary_id_idx")
+          .ifNotExists()
+          .on("summary_items")
+          .column("summary_id")
+          .execute();
+      }
+      // summaries(user_id, from_time) is covered by Wakapi's idx_time_summary_user or by
+      // agg_summaries_user_from_uq, which `ensureSummaryUniqueness` adds after every run.
+    },
+  },
+};
+
+/** The migrations as Kysely's `Migrator` wants them. @internal */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};
