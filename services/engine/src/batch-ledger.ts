@@ -1,0 +1,269 @@
+import type { Database } from "@agg/store";
+import { type Kysely, sql } from "kysely";
+
+/** How one user of a batch ended. */
+export type UserOutcome = "done" | "failed" | "skipped";
+export type BatchState = "running" | "completed" | "failed" | "cancelled";
+
+/** The `agg.status` object. */
+export interface BatchCounts {
+  readonly batchId: string;
+  readonly state: BatchState;
+  readonly users: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+export interface NewBatch {
+  readonly id: string;
+  readonly mode: "missing" | "regenerate";
+  readonly fromDay: string | null;
+  readonly toDay: string | null;
+  readonly request: unknown;
+  readonly acceptedBy: string;
+  /** Users that exist: each gets a job. */
+  readonly knownUsers: readonly string[];
+  /** Users named in the request that do not exist: skipped at once. */
+  readonly unknownUsers: readonly string[];
+}
+
+const INSERT_CHUNK = 5_000;
+
+/**
+ * The durable ledger of batches in PostgreSQL: the single source of truth for
+ * `agg.status`, and what lets any instance continue a batch another one accepted.
+ * Every transition is a guarded UPDATE, so duplicates and races change nothing.
+ */
+export class BatchLedger {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Records a new batch and its users in one transaction. */
+  async create(batch: NewBatch): Promise<void> {
+    const now = new Date();
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto("agg_batches")
+        .values({
+          id: batch.id,
+          state: "running",
+          mode: batch.mode,
+          from_day: batch.fromDay,
+          to_day: batch.toDay,
+          request: JSON.stringify(batch.request),
+          users: batch.knownUsers.length + batch.unknownUsers.length,
+          done: 0,
+          failed: 0,
+          skipped: batch.unknownUsers.length,
+          accepted_by: batch.acceptedBy,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      const rows = [
+        ...batch.knownUsers.map((userId) => ({ userId, status: "pending", reason: null })),
+        ...batch.unknownUsers.map((userId) => ({ userId, status: "skipped", reason: "unknown user" })),
+      ];
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await tx
+          .insertInto("agg_batch_users")
+          .values(
+            rows.slice(i, i + INSERT_CHUNK).map((r) => ({
+              batch_id: batch.id,
+              user_id: r.userId,
+              status: r.status,
+              reason: r.reason,
+              instance: null,
+              updated_at: now,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  /** Marks the batch's jobs as published to JetStream (so no sweeper republishes them). */
+  async markDispatched(batchId: string): Promise<void> {
+    await this.db
+      .updateTable("agg_batches")
+      .set({ dispatched_at: new Date() })
+      .where("id", "=", batchId)
+      .execute();
+  }
+
+  /**
+   * Records how a user ended, once: a second report (JetStream redelivery, a
+   * retried job) finds the row no longer pending and changes nothing.
+   * @returns true when this call recorded the outcome.
+   */
+  async recordOutcome(
+    batchId: string,
+    userId: string,
+    outcome: UserOutcome,
+    reason: string | null,
+    instance: string,
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable("agg_batch_users")
+      .set({ status: outcome, reason, instance, updated_at: new Date() })
+      .where("batch_id", "=", batchId)
+      .where("user_id", "=", userId)
+      .where("status", "=", "pending")
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  /** The batch's current counts, or null when no such batch exists. */
+  async status(batchId: string): Promise<BatchCounts | null> {
+    const batch = await this.db
+      .selectFrom("agg_batches")
+      .select(["id", "state", "users", "done", "failed", "skipped"])
+      .where("id", "=", batchId)
+      .executeTakeFirst();
+    if (!batch) return null;
+    if (batch.state !== "running") {
+      // Counts were frozen when the batch ended.
+      return {
+        batchId,
+        state: batch.state as BatchState,
+        users: Number(batch.users),
+        done: Number(batch.done),
+        failed: Number(batch.failed),
+        skipped: Number(batch.skipped),
+      };
+    }
+    const counts = await this.countByStatus(batchId);
+    return { batchId, state: "running", users: Number(batch.users), ...counts };
+  }
+
+  private async countByStatus(batchId: string) {
+    const rows = await this.db
+      .selectFrom("agg_batch_users")
+      .select(["status", sql<number>`count(*)::int`.as("n")])
+      .where("batch_id", "=", batchId)
+      .groupBy("status")
+      .execute();
+    const counts = { done: 0, failed: 0, skipped: 0 };
+    for (const r of rows) {
+      if (r.status === "done" || r.status === "failed" || r.status === "skipped")
+        counts[r.status] = Number(r.n);
+    }
+    return counts;
+  }
+
+  /** Users that have reported, with their outcome (to rebuild a coordinator). */
+  async reported(batchId: string): Promise<{ userId: string; outcome: UserOutcome }[]> {
+    const rows = await this.db
+      .selectFrom("agg_batch_users")
+      .select(["user_id", "status"])
+      .where("batch_id", "=", batchId)
+      .where("status", "<>", "pending")
+      .execute();
+    return rows.map((r) => ({ userId: r.user_id, outcome: r.status as UserOutcome }));
+  }
+
+  /** Users that still have to report. */
+  async pending(batchId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("agg_batch_users")
+      .select("user_id")
+      .where("batch_id", "=", batchId)
+      .where("status", "=", "pending")
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  /**
+   * Ends a running batch: users still pending count as failed (`reason`), the
+   * counts are frozen, the state set. Guarded on `state = 'running'`, so of all
+   * the coordinators that might try (a restarted instance, a second owner) one wins.
+   * @returns the final counts when this call ended the batch, else null.
+   */
+  async finish(
+    batchId: string,
+    state: Exclude<BatchState, "running">,
+    reason: string,
+  ): Promise<BatchCounts | null> {
+    return this.db.transaction().execute(async (tx) => {
+      const locked = await tx
+        .selectFrom("agg_batches")
+        .select(["users"])
+        .where("id", "=", batchId)
+        .where("state", "=", "running")
+        .forUpdate()
+        .executeTakeFirst();
+      if (!locked) return null;
+      await tx
+        .updateTable("agg_batch_users")
+        .set({ status: "failed", reason, updated_at: new Date() })
+        .where("batch_id", "=", batchId)
+        .where("status", "=", "pending")
+        .execute();
+      const counts = await new BatchLedger(tx).countByStatus(batchId);
+      const finalState: BatchState =
+        state === "cancelled" ? "cancelled" : counts.failed > 0 ? "failed" : "completed";
+      await tx
+        .updateTable("agg_batches")
+        .set({ state: finalState, ...counts, finished_at: new Date(), updated_at: new Date() })
+        .where("id", "=", batchId)
+        .execute();
+      return { batchId, state: finalState, users: Number(locked.users), ...counts };
+    });
+  }
+
+  /** Notes that the final event went out, so a sweeper never sends it again. */
+  async markFinalPublished(batchId: string): Promise<void> {
+    await this.db
+      .updateTable("agg_batches")
+      .set({ final_published_at: new Date() })
+      .where("id", "=", batchId)
+      .execute();
+  }
+
+  /** The validated request a batch was accepted with. */
+  async request(batchId: string): Promise<{ mode: "missing" | "regenerate"; from?: string; to?: string }> {
+    const row = await this.db
+      .selectFrom("agg_batches")
+      .select(["mode", "from_day", "to_day"])
+      .where("id", "=", batchId)
+      .executeTakeFirstOrThrow();
+    return {
+      mode: row.mode === "regenerate" ? "regenerate" : "missing",
+      ...(row.from_day ? { from: row.from_day } : {}),
+      ...(row.to_day ? { to: row.to_day } : {}),
+    };
+  }
+
+  /** Batches still running (to adopt after a restart). */
+  async running(): Promise<{ id: string; createdAt: Date; dispatched: boolean }[]> {
+    const rows = await this.db
+      .selectFrom("agg_batches")
+      .select(["id", "created_at", "dispatched_at"])
+      .where("state", "=", "running")
+      .orderBy("created_at")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      createdAt: new Date(r.created_at),
+      dispatched: r.dispatched_at !== null,
+    }));
+  }
+
+  /** Batches that ended but whose final event may not have gone out (the publisher died in between). */
+  async unpublishedFinals(): Promise<BatchCounts[]> {
+    const rows = await this.db
+      .selectFrom("agg_batches")
+      .select(["id", "state", "users", "done", "failed", "skipped"])
+      .where("state", "<>", "running")
+      .where("final_published_at", "is", null)
+      .execute();
+    return rows.map((b) => ({
+      batchId: b.id,
+      state: b.state as BatchState,
+      users: Number(b.users),
+      done: Number(b.done),
+      failed: Number(b.failed),
+      skipped: Number(b.skipped),
+    }));
+  }
+}

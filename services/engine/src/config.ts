@@ -1,0 +1,91 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** Everything an engine instance can be told, read once from the environment at start. */
+export interface EngineConfig {
+  /** `postgres://` URL; unset means the embedded PGlite store under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Comma-separated NATS servers; unset means 127.0.0.1:4222, or a local nats-server we start. */
+  readonly natsUrl: string | undefined;
+  readonly prefix: string;
+  readonly instance: string;
+  readonly logLevel: string;
+  readonly metricsPort: number | undefined;
+  readonly dataDir: string;
+  /** Users aggregated at once by this instance. */
+  readonly concurrency: number;
+  /** JetStream ack wait for a job; an instance that dies hands its jobs back after this. */
+  readonly ackWaitMs: number;
+  /** Deliveries of one job before it is terminated as poison. */
+  readonly maxDeliver: number;
+  /** A user actor with an empty mailbox stops after this long. */
+  readonly passivateAfterMs: number;
+  /** One job (one user in one batch) that runs longer than this fails. */
+  readonly jobTimeoutMs: number;
+  /** Users that have not reported by then count as failed, and the batch ends. */
+  readonly batchDeadlineMs: number;
+  /** SIGTERM: in-flight work gets this long to finish before it is handed back. */
+  readonly drainTimeoutMs: number;
+  readonly maxUsersPerRequest: number;
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  NATS_URL: z.string().min(1).optional(),
+  AGG_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "AGG_PREFIX must be one NATS token (letters, digits, _ and -)")
+    .default("agg"),
+  AGG_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "AGG_INSTANCE may hold letters, digits, '.', '_' and '-'")
+    .optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  AGG_DATA_DIR: z.string().default("./data"),
+  AGG_CONCURRENCY: positiveInt(4),
+  AGG_ACK_WAIT_MS: positiveInt(6_000),
+  AGG_MAX_DELIVER: positiveInt(5),
+  AGG_PASSIVATE_AFTER_MS: positiveInt(2_000),
+  AGG_JOB_TIMEOUT_MS: positiveInt(15 * 60_000),
+  AGG_BATCH_DEADLINE_MS: positiveInt(6 * 60 * 60_000),
+  AGG_DRAIN_TIMEOUT_MS: positiveInt(20_000),
+  AGG_MAX_USERS_PER_REQUEST: positiveInt(10_000),
+});
+
+/** A configuration problem, reported as one line and exit code 2. */
+export class ConfigError extends Error {
+  readonly code = "BAD_CONFIG";
+}
+
+/**
+ * Reads the engine's configuration from `env`.
+ * @throws ConfigError naming the variable and the problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    natsUrl: e.NATS_URL,
+    prefix: e.AGG_PREFIX,
+    instance: e.AGG_INSTANCE ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`,
+    logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    dataDir: e.AGG_DATA_DIR,
+    concurrency: e.AGG_CONCURRENCY,
+    ackWaitMs: e.AGG_ACK_WAIT_MS,
+    maxDeliver: e.AGG_MAX_DELIVER,
+    passivateAfterMs: e.AGG_PASSIVATE_AFTER_MS,
+    jobTimeoutMs: e.AGG_JOB_TIMEOUT_MS,
+    batchDeadlineMs: e.AGG_BATCH_DEADLINE_MS,
+    drainTimeoutMs: e.AGG_DRAIN_TIMEOUT_MS,
+    maxUsersPerRequest: e.AGG_MAX_USERS_PER_REQUEST,
+  };
+}

@@ -1,0 +1,395 @@
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import type { ReportOutcomeInput, UserJob, UserOutcome } from "@agg/machines";
+import {
+  type AggRequest,
+  type BatchEvent,
+  connectNats,
+  createAggRequestSchema,
+  createSubjects,
+  decodeRequest,
+  errorReply,
+  InspectRequestSchema,
+  NotFoundError,
+  StatusRequestSchema,
+  type Subjects,
+  UnavailableError,
+} from "@agg/protocol";
+import { type AggDatabase, findKnownUsers, listUserIds, migrateToLatest, openDatabase } from "@agg/store";
+import type { JsMsg } from "@nats-io/jetstream";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import { BatchLedger } from "./batch-ledger";
+import type { EngineConfig } from "./config";
+import { Coordinators } from "./coordinators";
+import { describeActors, type InstanceView } from "./inspection";
+import { JobQueue } from "./job-queue";
+import { ensureLocalNats } from "./local-nats";
+import { UserActors } from "./user-actors";
+
+const encoder = new TextEncoder();
+const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+
+/**
+ * One engine instance: the composition root. It owns the connections and wires
+ * the contract's subjects to the ledger, the job queue and the actors:
+ *
+ *   agg.request -> validate -> ledger (durable) -> JetStream jobs -> reply
+ *   JetStream job -> user actor (plan, aggregate, persist) -> ledger -> coordinator
+ *   coordinator final state -> ledger.finish (guarded) -> agg.batch.<id> final event
+ */
+export class Engine {
+  private readonly subs: Subscription[] = [];
+  private consumer: { stop(): Promise<void>; slotFreed(): void } | undefined;
+  private adoptTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly startedAt = Date.now();
+  private readonly requestSchema;
+
+  private constructor(
+    readonly config: EngineConfig,
+    private readonly log: Logger,
+    private readonly nc: NatsConnection,
+    private readonly database: AggDatabase,
+    private readonly subjects: Subjects,
+    private readonly queue: JobQueue,
+    private readonly ledger: BatchLedger,
+    private readonly users: UserActors,
+    private readonly coordinators: Coordinators,
+    private readonly stopLocalNats: (() => void) | null,
+  ) {
+    this.requestSchema = createAggRequestSchema({ maxUsersPerRequest: config.maxUsersPerRequest });
+  }
+
+  /** Connects, migrates, subscribes and starts taking jobs. */
+  static async start(config: EngineConfig, log: Logger): Promise<Engine> {
+    const stopLocalNats = config.natsUrl ? null : await ensureLocalNats(config.dataDir, log);
+    const nc = await connectNats(
+      config.natsUrl ? { NATS_URL: config.natsUrl, ...process.env } : process.env,
+      {
+        name: `agg-engine ${config.instance}`,
+      },
+    );
+    let database: AggDatabase | undefined;
+    try {
+      database = await openDatabase(
+        config.databaseUrl
+          ? { url: config.databaseUrl, poolSize: config.concurrency * 2 + 2 }
+          : { dataDir: resolve(config.dataDir, "pglite") },
+      );
+      const migration = await migrateToLatest(database.db);
+      if (migration.applied.length > 0) log.info({ applied: migration.applied }, "migrations applied");
+      for (const d of migration.duplicateSummaries.slice(0, 20)) {
+        log.warn(d, "duplicate summaries found in existing data (left as they are)");
+      }
+      const subjects = createSubjects(config.prefix);
+      const queue = await JobQueue.open(nc, {
+        prefix: config.prefix,
+        ackWaitMs: config.ackWaitMs,
+        maxDeliver: config.maxDeliver,
+        maxAckPending: Math.max(1_000, config.concurrency * 64),
+      });
+      const ledger = new BatchLedger(database.db);
+      // Late binding: the actors report through the engine, which exists only after them.
+      let engine: Engine | undefined;
+      const users = new UserActors({
+        work: { db: database.db, now: () => Date.now() },
+        passivateAfterMs: config.passivateAfterMs,
+        jobTimeoutMs: config.jobTimeoutMs,
+        keepAliveMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
+        reportOutcome: (input) => engine!.recordOutcome(input),
+        log,
+      });
+      const coordinators = new Coordinators({
+        ledger,
+        deadlineMs: config.batchDeadlineMs,
+        publish: (batchId, event) => nc.publish(subjects.batchEvents(batchId), json(event)),
+        reconcileEveryMs: 3_000,
+        progressEveryMs: 250,
+        log,
+      });
+      engine = new Engine(
+        config,
+        log,
+        nc,
+        database,
+        subjects,
+        queue,
+        ledger,
+        users,
+        coordinators,
+        stopLocalNats,
+      );
+      await engine.listen();
+      log.info(
+        {
+          nats: nc.getServer(),
+          database: database.kind,
+          prefix: config.prefix,
+          concurrency: config.concurrency,
+        },
+        "engine started",
+      );
+      return engine;
+    } catch (err) {
+      await database?.close().catch(() => undefined);
+      await nc.close().catch(() => undefined);
+      stopLocalNats?.();
+      throw err;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const queue = `${this.config.prefix}-engine`;
+    const s = this.subjects;
+    this.serve(s.request, queue, (m) => this.onRequest(m));
+    this.serve(s.status, queue, (m) => this.onStatus(m));
+    this.serve(s.inspect, queue, (m) => this.onInspect(m));
+    this.serve(s.inspectInstance, undefined, async (m) => {
+      decodeRequest(InspectRequestSchema, m.data);
+      return this.instanceView();
+    });
+    this.subs.push(
+      this.nc.subscribe(s.reportWildcard, {
+        callback: (err, m) => {
+          if (err) return;
+          this.onReport(m);
+        },
+      }),
+    );
+    await this.nc.flush();
+    await this.adoptRunningBatches();
+    this.adoptTimer = setInterval(() => void this.adoptRunningBatches(), 10_000);
+    this.adoptTimer.unref();
+    this.consumer = this.queue.consume(
+      () => this.config.concurrency - this.users.heldCount,
+      ({ job, msg, deliveryCount }) => this.onJob(job, msg, deliveryCount),
+      (msg, reason) => {
+        this.log.warn({ subject: msg.subject, seq: msg.seq, reason }, "poison job message terminated");
+        msg.term(reason);
+      },
+      this.log,
+    );
+  }
+
+  /** Request-reply with a reply on every path: an error object, never silence, never a crash. */
+  private serve(subject: string, queue: string | undefined, handler: (m: Msg) => Promise<unknown>): void {
+    const sub = this.nc.subscribe(subject, {
+      ...(queue ? { queue } : {}),
+      callback: (err, m) => {
+        if (err) {
+          this.log.error({ err, subject }, "subscription error");
+          return;
+        }
+        handler(m).then(
+          (reply) => m.reply && m.respond(json(reply)),
+          (error) => {
+            const reply = errorReply(error);
+            if (reply.error.code === "INTERNAL") this.log.error({ err: error, subject }, "request failed");
+            if (m.reply) m.respond(json(reply));
+          },
+        );
+      },
+    });
+    this.subs.push(sub);
+  }
+
+  private async onRequest(m: Msg): Promise<unknown> {
+    const request: AggRequest = decodeRequest(this.requestSchema, m.data);
+    if (this.stopped) throw new UnavailableError("this instance is stopping; retry");
+    const mode = request.mode ?? "missing";
+    let known: string[];
+    let unknown: string[] = [];
+    if (request.users) {
+      const found = await findKnownUsers(this.database.db, request.users);
+      known = request.users.filter((u) => found.has(u));
+      unknown = request.users.filter((u) => !found.has(u));
+    } else {
+      known = await listUserIds(this.database.db);
+    }
+    const batchId = newBatchId();
+    const log = this.log.child({ batchId });
+    await this.ledger.create({
+      id: batchId,
+      mode,
+      fromDay: request.from ?? null,
+      toDay: request.to ?? null,
+      request,
+      acceptedBy: this.config.instance,
+      knownUsers: known,
+      unknownUsers: unknown,
+    });
+    this.coordinators.start(
+      batchId,
+      known,
+      unknown.map((userId) => ({ userId, outcome: "skipped" as const })),
+    );
+    await this.queue.publish(known.map((userId) => jobFor(batchId, userId, mode, request.from, request.to)));
+    await this.ledger.markDispatched(batchId);
+    log.info({ users: known.length + unknown.length, unknown: unknown.length, mode }, "batch accepted");
+    return { batchId, users: known.length + unknown.length };
+  }
+
+  private async onStatus(m: Msg): Promise<unknown> {
+    const { batchId } = decodeRequest(StatusRequestSchema, m.data);
+    const status = await this.ledger.status(batchId);
+    if (!status) throw new NotFoundError(`no batch ${batchId}`);
+    return status;
+  }
+
+  /** Scatter-gather: every instance answers with its own actors within a short deadline. */
+  private async onInspect(m: Msg): Promise<unknown> {
+    decodeRequest(InspectRequestSchema, m.data);
+    const views: InstanceView[] = [];
+    const replies = await this.nc.requestMany(this.subjects.inspectInstance, json({}), {
+      maxWait: 500,
+    });
+    for await (const r of replies) {
+      try {
+        views.push(r.json<InstanceView>());
+      } catch {
+        // A malformed answer from some instance is left out, never fatal.
+      }
+    }
+    return {
+      instances: views.map((v) => v.instance),
+      actors: views.flatMap((v) => v.actors),
+    };
+  }
+
+  private instanceView(): InstanceView {
+    return describeActors(
+      this.config.instance,
+      this.startedAt,
+      this.users.snapshots(),
+      this.coordinators.snapshots(),
+    );
+  }
+
+  private onReport(m: Msg): void {
+    try {
+      const r = m.json<{ batchId?: unknown; userId?: unknown; outcome?: unknown }>();
+      if (
+        typeof r.batchId === "string" &&
+        typeof r.userId === "string" &&
+        (r.outcome === "done" || r.outcome === "failed" || r.outcome === "skipped")
+      ) {
+        this.coordinators.report(r.batchId, r.userId, r.outcome);
+        return;
+      }
+    } catch {
+      // fall through
+    }
+    this.log.warn({ subject: m.subject }, "malformed report dropped");
+  }
+
+  private onJob(job: UserJob, msg: JsMsg, deliveryCount: number): void {
+    if (this.stopped) {
+      msg.nak();
+      return;
+    }
+    if (deliveryCount > this.config.maxDeliver - 1 && deliveryCount >= 2) {
+      // The last delivery JetStream will make: if this one dies too, the user counts as failed.
+      this.log.warn({ batchId: job.batchId, userId: job.userId, deliveryCount }, "job on its last delivery");
+    }
+    this.users.dispatch(job, msg);
+  }
+
+  /** Called by a user actor when a job ended: record once, then tell the coordinator. */
+  private async recordOutcome(input: ReportOutcomeInput): Promise<void> {
+    const { job, outcome, reason } = input;
+    const recorded = await this.ledger.recordOutcome(
+      job.batchId,
+      job.userId,
+      outcome,
+      reason ?? null,
+      this.config.instance,
+    );
+    this.log[outcome === "failed" ? "warn" : "debug"](
+      { batchId: job.batchId, userId: job.userId, outcome, reason, days: input.daysWritten, recorded },
+      "user finished",
+    );
+    this.nc.publish(
+      this.subjects.report(job.batchId),
+      json({ batchId: job.batchId, userId: job.userId, outcome }),
+    );
+    this.consumer?.slotFreed();
+  }
+
+  /** Coordinates running batches nobody here coordinates (after a restart, or an instance's death). */
+  private async adoptRunningBatches(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (const final of await this.ledger.unpublishedFinals()) {
+        this.nc.publish(this.subjects.batchEvents(final.batchId), json({ type: "final", ...final }));
+        await this.ledger.markFinalPublished(final.batchId);
+      }
+      for (const batch of await this.ledger.running()) {
+        if (this.coordinators.has(batch.id)) continue;
+        const [pending, reported] = await Promise.all([
+          this.ledger.pending(batch.id),
+          this.ledger.reported(batch.id),
+        ]);
+        if (!batch.dispatched) {
+          // Accepted, but the instance died before every job was published: publish
+          // again (JetStream drops duplicates by message id).
+          const request = await this.ledger.request(batch.id);
+          await this.queue.publish(
+            pending.map((userId) => jobFor(batch.id, userId, request.mode, request.from, request.to)),
+          );
+          await this.ledger.markDispatched(batch.id);
+        }
+        this.coordinators.start(batch.id, pending, reported, batch.createdAt.getTime());
+        this.log.info({ batchId: batch.id, pending: pending.length }, "coordinating running batch");
+      }
+    } catch (err) {
+      this.log.warn({ err }, "adopting running batches failed; will retry");
+    }
+  }
+
+  /**
+   * Graceful stop: take no new requests or jobs, let in-flight users finish for
+   * the drain timeout, hand back the rest (nak: JetStream redelivers them), close.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.adoptTimer);
+    for (const sub of this.subs.splice(0)) sub.unsubscribe();
+    await this.consumer?.stop();
+    const deadline = Date.now() + this.config.drainTimeoutMs;
+    while (this.users.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (this.users.busy)
+      this.log.warn({ held: this.users.heldCount }, "drain timeout: handing back unfinished jobs");
+    this.users.cancelAll("shutdown");
+    this.users.stop();
+    this.coordinators.stopAll();
+    await this.nc.drain().catch(() => undefined);
+    await this.database.close().catch(() => undefined);
+    this.stopLocalNats?.();
+    this.log.info("stopped");
+  }
+}
+
+function newBatchId(): string {
+  return `b${Date.now().toString(36)}${randomBytes(6).toString("hex")}`;
+}
+
+function jobFor(
+  batchId: string,
+  userId: string,
+  mode: "missing" | "regenerate",
+  from: string | undefined,
+  to: string | undefined,
+): UserJob {
+  return {
+    jobId: `${batchId}:${userId}`,
+    batchId,
+    userId,
+    mode,
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+  };
+}
+
+export type { BatchEvent, UserOutcome };
