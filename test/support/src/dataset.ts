@@ -1,4 +1,5 @@
-import pg from "pg";
+import { type Database, openDatabase } from "@agg/store";
+import { type Kysely, sql } from "kysely";
 import type { RefHeartbeat, RefUser } from "./reference";
 
 /** A small, fast, seeded PRNG (mulberry32), so a failing data set can be regenerated. */
@@ -114,63 +115,64 @@ export function generateDataset(opts: DatasetOptions): Dataset {
   return { users, heartbeats };
 }
 
-/** Inserts a data set into a database that already has the schema. */
-export async function insertDataset(url: string, data: Dataset): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+/** Inserts a data set into a database that already has the schema (PostgreSQL URL or any Kysely store). */
+export async function insertDataset(target: string | Kysely<Database>, data: Dataset): Promise<void> {
+  const store = typeof target === "string" ? await openDatabase({ url: target, poolSize: 1 }) : undefined;
+  const db = store?.db ?? (target as Kysely<Database>);
   try {
-    for (const u of data.users) {
-      await client.query(
-        "insert into users (id, location, heartbeats_timeout_sec, exclude_unknown_projects) values ($1, $2, $3, $4)",
-        [u.id, u.location, u.timeoutSec, u.excludeUnknownProjects],
-      );
-      for (const m of u.mappings) {
-        await client.query(
-          "insert into language_mappings (user_id, extension, language) values ($1, $2, $3)",
-          [u.id, m.extension, m.language],
-        );
-      }
+    const CHUNK = 1000;
+    for (let i = 0; i < data.users.length; i += CHUNK) {
+      await db
+        .insertInto("users")
+        .values(
+          data.users.slice(i, i + CHUNK).map((u) => ({
+            id: u.id,
+            location: u.location,
+            heartbeats_timeout_sec: u.timeoutSec,
+            exclude_unknown_projects: u.excludeUnknownProjects,
+          })),
+        )
+        .execute();
     }
-    await insertHeartbeats(client, data.heartbeats);
+    const mappings = data.users.flatMap((u) =>
+      u.mappings.map((m) => ({ user_id: u.id, extension: m.extension, language: m.language })),
+    );
+    if (mappings.length > 0) await db.insertInto("language_mappings").values(mappings).execute();
+    await insertHeartbeats(db, data.heartbeats);
   } finally {
-    await client.end();
+    await store?.close();
   }
 }
 
 /** Multi-row inserts of heartbeats (explicit ids keep the (time, id) order of the data set). */
 export async function insertHeartbeats(
-  client: pg.Client,
+  db: Kysely<Database>,
   heartbeats: readonly RefHeartbeat[],
 ): Promise<void> {
   const CHUNK = 1000;
   for (let i = 0; i < heartbeats.length; i += CHUNK) {
-    const chunk = heartbeats.slice(i, i + CHUNK);
-    const values: unknown[] = [];
-    const rows = chunk.map((h, j) => {
-      const b = j * 12;
-      values.push(
-        h.id,
-        h.userId,
-        h.entity,
-        h.project,
-        h.language,
-        h.editor,
-        h.operatingSystem,
-        h.machine,
-        h.category,
-        new Date(h.time),
-        `h${h.id}`,
-        new Date(),
-      );
-      return `(${Array.from({ length: 12 }, (_, k) => `$${b + k + 1}`).join(",")})`;
-    });
-    await client.query(
-      `insert into heartbeats (id, user_id, entity, project, language, editor, operating_system, machine, category, time, hash, created_at) values ${rows.join(",")}`,
-      values,
-    );
+    await db
+      .insertInto("heartbeats")
+      .values(
+        heartbeats.slice(i, i + CHUNK).map((h) => ({
+          id: h.id,
+          user_id: h.userId,
+          entity: h.entity,
+          project: h.project,
+          language: h.language,
+          editor: h.editor,
+          operating_system: h.operatingSystem,
+          machine: h.machine,
+          category: h.category,
+          time: new Date(h.time),
+          hash: `h${h.id}`,
+          created_at: new Date(),
+        })),
+      )
+      .execute();
   }
   // Keep the sequence ahead of explicit ids so later inserts do not collide.
-  await client.query(
-    "select setval(pg_get_serial_sequence('heartbeats', 'id'), greatest((select max(id) from heartbeats), 1))",
+  await sql`select setval(pg_get_serial_sequence('heartbeats', 'id'), greatest((select max(id) from heartbeats), 1))`.execute(
+    db,
   );
 }

@@ -1,4 +1,5 @@
-import pg from "pg";
+import { type Database, openDatabase } from "@agg/store";
+import type { Kysely } from "kysely";
 import { type RefDays, type RefHeartbeat, type RefUser, referenceSummaries, refLocalDay } from "./reference";
 
 export interface StoredDay {
@@ -12,47 +13,47 @@ export interface StoredDay {
 
 /** Every stored summary of the database, keyed `userId|day`, with duplicates reported. */
 export async function readStoredSummaries(
-  url: string,
+  target: string | Kysely<Database>,
   zones: Map<string, string>,
 ): Promise<{ days: Map<string, StoredDay>; duplicates: string[]; rows: number }> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const store = typeof target === "string" ? await openDatabase({ url: target, poolSize: 1 }) : undefined;
+  const db = store?.db ?? (target as Kysely<Database>);
   try {
-    const summaries = await client.query<{
-      id: string;
-      user_id: string;
-      from_time: Date;
-      to_time: Date;
-      num_heartbeats: string;
-    }>("select id, user_id, from_time, to_time, num_heartbeats from summaries");
-    const items = await client.query<{ summary_id: string; type: number; key: string; total: string }>(
-      "select summary_id, type, key, total from summary_items",
-    );
+    const summaries = await db
+      .selectFrom("summaries")
+      .select(["id", "user_id", "from_time", "to_time", "num_heartbeats"])
+      .execute();
+    const items = await db
+      .selectFrom("summary_items")
+      .select(["summary_id", "type", "key", "total"])
+      .execute();
     const itemsBySummary = new Map<string, Map<string, number>>();
-    for (const i of items.rows) {
-      if (!itemsBySummary.has(i.summary_id)) itemsBySummary.set(i.summary_id, new Map());
+    for (const i of items) {
+      const sid = String(i.summary_id);
+      if (!itemsBySummary.has(sid)) itemsBySummary.set(sid, new Map());
       const total = Number(i.total);
-      if (total > 0) itemsBySummary.get(i.summary_id)!.set(`${i.type}|${i.key}`, total);
+      if (total > 0) itemsBySummary.get(sid)!.set(`${i.type}|${i.key}`, total);
     }
     const days = new Map<string, StoredDay>();
     const duplicates: string[] = [];
-    for (const s of summaries.rows) {
+    for (const s of summaries) {
       const zone = zones.get(s.user_id) ?? "UTC";
-      const day = refLocalDay(s.from_time.getTime(), zone);
+      const fromTime = new Date(s.from_time as unknown as string | Date).getTime();
+      const day = refLocalDay(fromTime, zone);
       const key = `${s.user_id}|${day}`;
       if (days.has(key)) duplicates.push(key);
       days.set(key, {
         userId: s.user_id,
         day,
-        fromTime: s.from_time.getTime(),
-        toTime: s.to_time.getTime(),
+        fromTime,
+        toTime: new Date(s.to_time as unknown as string | Date).getTime(),
         numHeartbeats: Number(s.num_heartbeats),
-        items: itemsBySummary.get(s.id) ?? new Map(),
+        items: itemsBySummary.get(String(s.id)) ?? new Map(),
       });
     }
-    return { days, duplicates, rows: summaries.rowCount ?? 0 };
+    return { days, duplicates, rows: summaries.length };
   } finally {
-    await client.end();
+    await store?.close();
   }
 }
 
