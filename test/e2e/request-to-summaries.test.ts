@@ -13,6 +13,7 @@ import {
   effectiveZone,
   generateDataset,
   insertDataset,
+  insertHeartbeats,
   readStoredSummaries,
   startEngine,
   TEST_NATS_URL,
@@ -107,11 +108,9 @@ describe("agg.request -> summaries (PostgreSQL)", () => {
       machine: "laptop",
       category: "coding",
     }));
-    const pgc = new pg.Client({ connectionString: testDb.url });
-    await pgc.connect();
-    const { insertHeartbeats } = await import("@agg/test-support");
-    await insertHeartbeats(pgc, late);
-    await pgc.end();
+    const store = await openDatabase({ url: testDb.url });
+    await insertHeartbeats(store.db, late);
+    await store.close();
     data.heartbeats.push(...late);
 
     const { final } = await client.runBatch({ users: [user.id], mode: "regenerate" });

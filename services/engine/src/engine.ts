@@ -98,6 +98,7 @@ export class Engine {
         jobTimeoutMs: config.jobTimeoutMs,
         keepAliveMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
         reportOutcome: (input) => engine!.recordOutcome(input),
+        onJobSettled: () => engine?.consumer?.slotFreed(),
         log,
       });
       const coordinators = new Coordinators({

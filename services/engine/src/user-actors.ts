@@ -24,6 +24,8 @@ export interface UserActorsOptions {
   /** Milliseconds between `working()` pings on held messages (a fraction of the ack wait). */
   readonly keepAliveMs: number;
   readonly reportOutcome: OutcomeSink;
+  /** Called whenever a held job is settled, so the puller can fetch again at once. */
+  readonly onJobSettled: () => void;
   readonly log: Logger;
 }
 
@@ -155,6 +157,7 @@ export class UserActors {
     h.settled = true;
     if (how === "ack") h.msg.ack();
     else h.msg.nak();
+    this.opts.onJobSettled();
   }
 
   /** Sends CANCEL to every actor: each closes its channel, handing unfinished jobs back. */
