@@ -27,6 +27,12 @@ export interface EngineConfig {
   /** SIGTERM: in-flight work gets this long to finish before it is handed back. */
   readonly drainTimeoutMs: number;
   readonly maxUsersPerRequest: number;
+  /** A lease (user or batch) not renewed for this long passes to another instance. */
+  readonly leaseTtlMs: number;
+  /** A job whose user is busy elsewhere is offered again after this long. */
+  readonly busyRetryMs: number;
+  /** JetStream replicas of the engine's streams and buckets (3 on a 3-node NATS cluster). */
+  readonly replicas: number;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -53,6 +59,9 @@ const EnvSchema = z.object({
   AGG_BATCH_DEADLINE_MS: positiveInt(6 * 60 * 60_000),
   AGG_DRAIN_TIMEOUT_MS: positiveInt(20_000),
   AGG_MAX_USERS_PER_REQUEST: positiveInt(10_000),
+  AGG_LEASE_TTL_MS: positiveInt(5_000),
+  AGG_BUSY_RETRY_MS: positiveInt(1_000),
+  AGG_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 /** A configuration problem, reported as one line and exit code 2. */
@@ -87,5 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     batchDeadlineMs: e.AGG_BATCH_DEADLINE_MS,
     drainTimeoutMs: e.AGG_DRAIN_TIMEOUT_MS,
     maxUsersPerRequest: e.AGG_MAX_USERS_PER_REQUEST,
+    leaseTtlMs: e.AGG_LEASE_TTL_MS,
+    busyRetryMs: e.AGG_BUSY_RETRY_MS,
+    replicas: e.AGG_JS_REPLICAS,
   };
 }

@@ -25,6 +25,7 @@ type Coordinator = Actor<typeof batchCoordinatorMachine>;
 
 interface Entry {
   readonly actor: Coordinator;
+  readonly onEnded: () => void;
   readonly reconcile: NodeJS.Timeout;
   lastProgressAt: number;
   progressTimer: NodeJS.Timeout | undefined;
@@ -57,6 +58,7 @@ export class Coordinators {
     pending: readonly string[],
     reported: readonly ReportedUser[],
     startedAt = Date.now(),
+    onEnded: () => void = () => undefined,
   ): void {
     if (this.entries.has(batchId)) return;
     const remainingMs = Math.max(0, startedAt + this.opts.deadlineMs - Date.now());
@@ -66,7 +68,7 @@ export class Coordinators {
     });
     const reconcile = setInterval(() => void this.reconcile(batchId), this.opts.reconcileEveryMs);
     reconcile.unref();
-    const entry: Entry = { actor, reconcile, lastProgressAt: 0, progressTimer: undefined };
+    const entry: Entry = { actor, onEnded, reconcile, lastProgressAt: 0, progressTimer: undefined };
     this.entries.set(batchId, entry);
     actor.subscribe({
       complete: () => this.forget(batchId),
@@ -91,12 +93,17 @@ export class Coordinators {
     return [...this.entries.entries()].map(([batchId, e]) => ({ batchId, snapshot: e.actor.getSnapshot() }));
   }
 
+  /** Stops one coordinator without ending its batch (its lease went elsewhere). */
+  stop(batchId: string): void {
+    const e = this.entries.get(batchId);
+    if (!e) return;
+    this.forget(batchId);
+    e.actor.stop();
+  }
+
   /** Stops every coordinator without ending its batch: another instance (or a restart) adopts it. */
   stopAll(): void {
-    for (const [batchId, e] of this.entries) {
-      this.forget(batchId);
-      e.actor.stop();
-    }
+    for (const batchId of [...this.entries.keys()]) this.stop(batchId);
   }
 
   private forget(batchId: string): void {
@@ -105,6 +112,7 @@ export class Coordinators {
     clearInterval(e.reconcile);
     if (e.progressTimer) clearTimeout(e.progressTimer);
     this.entries.delete(batchId);
+    e.onEnded();
   }
 
   /** Progress events, at most one per `progressEveryMs`, the latest always sent. */
@@ -140,11 +148,10 @@ export class Coordinators {
   private async finish(status: BatchStatus): Promise<void> {
     const log = this.opts.log.child({ batchId: status.batchId });
     try {
-      const state =
-        status.state === "cancelled" ? "cancelled" : status.state === "failed" ? "failed" : "completed";
+      // The ledger decides completed vs failed from its own counts.
       const final = await this.opts.ledger.finish(
         status.batchId,
-        state === "completed" ? "completed" : state,
+        status.state === "cancelled" ? "cancelled" : "completed",
         "deadline",
       );
       if (!final) {

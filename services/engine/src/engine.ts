@@ -24,6 +24,7 @@ import type { EngineConfig } from "./config";
 import { Coordinators } from "./coordinators";
 import { describeActors, type InstanceView } from "./inspection";
 import { JobQueue } from "./job-queue";
+import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
 import { UserActors } from "./user-actors";
 
@@ -56,6 +57,7 @@ export class Engine {
     private readonly ledger: BatchLedger,
     private readonly users: UserActors,
     private readonly coordinators: Coordinators,
+    private readonly leases: Leases,
     private readonly stopLocalNats: (() => void) | null,
   ) {
     this.requestSchema = createAggRequestSchema({ maxUsersPerRequest: config.maxUsersPerRequest });
@@ -88,12 +90,23 @@ export class Engine {
         ackWaitMs: config.ackWaitMs,
         maxDeliver: config.maxDeliver,
         maxAckPending: Math.max(1_000, config.concurrency * 64),
+        replicas: config.replicas,
+      });
+      const leases = await Leases.open(nc, {
+        bucket: subjects.names.leasesBucket,
+        ttlMs: config.leaseTtlMs,
+        replicas: config.replicas,
+        instance: config.instance,
+        log,
       });
       const ledger = new BatchLedger(database.db);
       // Late binding: the actors report through the engine, which exists only after them.
       let engine: Engine | undefined;
       const users = new UserActors({
         work: { db: database.db, now: () => Date.now() },
+        leases,
+        instance: config.instance,
+        busyRetryMs: config.busyRetryMs,
         passivateAfterMs: config.passivateAfterMs,
         jobTimeoutMs: config.jobTimeoutMs,
         keepAliveMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
@@ -119,6 +132,7 @@ export class Engine {
         ledger,
         users,
         coordinators,
+        leases,
         stopLocalNats,
       );
       await engine.listen();
@@ -160,7 +174,7 @@ export class Engine {
     );
     await this.nc.flush();
     await this.adoptRunningBatches();
-    this.adoptTimer = setInterval(() => void this.adoptRunningBatches(), 10_000);
+    this.adoptTimer = setInterval(() => void this.adoptRunningBatches(), 2_000);
     this.adoptTimer.unref();
     this.consumer = this.queue.consume(
       () => this.config.concurrency - this.users.heldCount,
@@ -220,10 +234,11 @@ export class Engine {
       knownUsers: known,
       unknownUsers: unknown,
     });
-    this.coordinators.start(
+    await this.coordinate(
       batchId,
       known,
       unknown.map((userId) => ({ userId, outcome: "skipped" as const })),
+      Date.now(),
     );
     await this.queue.publish(known.map((userId) => jobFor(batchId, userId, mode, request.from, request.to)));
     await this.ledger.markDispatched(batchId);
@@ -326,7 +341,8 @@ export class Engine {
         await this.ledger.markFinalPublished(final.batchId);
       }
       for (const batch of await this.ledger.running()) {
-        if (this.coordinators.has(batch.id)) continue;
+        if (this.coordinators.has(batch.id) || (await this.leases.holder(leaseKey("batch", batch.id))))
+          continue;
         const [pending, reported] = await Promise.all([
           this.ledger.pending(batch.id),
           this.ledger.reported(batch.id),
@@ -340,12 +356,32 @@ export class Engine {
           );
           await this.ledger.markDispatched(batch.id);
         }
-        this.coordinators.start(batch.id, pending, reported, batch.createdAt.getTime());
-        this.log.info({ batchId: batch.id, pending: pending.length }, "coordinating running batch");
+        if (await this.coordinate(batch.id, pending, reported, batch.createdAt.getTime())) {
+          this.log.info({ batchId: batch.id, pending: pending.length }, "coordinating running batch");
+        }
       }
     } catch (err) {
       this.log.warn({ err }, "adopting running batches failed; will retry");
     }
+  }
+
+  /**
+   * Runs the batch's coordinator here if this instance can take the batch's
+   * lease: one coordinator per batch in the cluster (a second one would be
+   * harmless, since the ledger lets only one publish the final event, but noisy).
+   */
+  private async coordinate(
+    batchId: string,
+    pending: readonly string[],
+    reported: readonly { userId: string; outcome: UserOutcome }[],
+    startedAt: number,
+  ): Promise<boolean> {
+    const lease = await this.leases.tryAcquire(leaseKey("batch", batchId), () =>
+      this.coordinators.stop(batchId),
+    );
+    if (!lease) return false;
+    this.coordinators.start(batchId, pending, reported, startedAt, () => void this.leases.release(lease));
+    return true;
   }
 
   /**
@@ -365,6 +401,7 @@ export class Engine {
     this.users.cancelAll("shutdown");
     this.users.stop();
     this.coordinators.stopAll();
+    await this.leases.close();
     await this.nc.drain().catch(() => undefined);
     await this.database.close().catch(() => undefined);
     this.stopLocalNats?.();

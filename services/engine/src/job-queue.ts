@@ -39,6 +39,7 @@ export interface JobQueueOptions {
   readonly maxDeliver: number;
   /** Upper bound on jobs the whole cluster holds unacknowledged (server-side backpressure). */
   readonly maxAckPending: number;
+  readonly replicas: number;
 }
 
 /** A job as received: the decoded payload and the message that must be settled exactly once. */
@@ -70,6 +71,7 @@ export class JobQueue {
       subjects: [names.jobWildcard],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
+      num_replicas: opts.replicas,
       // Republishing a batch's jobs after a crash must not duplicate them.
       duplicate_window: nanos(10 * 60_000),
     };

@@ -9,16 +9,36 @@ import {
   type UserJob,
   userAggregatorMachine,
 } from "@agg/machines";
+import { claimFence } from "@agg/store";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { type Actor, createActor, type EventObject, fromCallback, fromPromise } from "xstate";
-import { aggregateUserDays, planUserJob, type UserWorkDeps } from "./user-work";
+import { type Lease, type Leases, leaseKey } from "./leases";
+import { aggregateUserDays, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
+
+/** Thrown by a write when this instance can no longer trust its lease on the user. */
+export class LeaseLostError extends Error {
+  readonly code = "LEASE_LOST";
+}
+
+/** One user on this instance: acquiring its lease, then its actor holding it. */
+interface UserEntry {
+  actor?: UserActor;
+  lease?: Lease;
+  /** Jobs received while the lease is being acquired. */
+  readonly waiting: UserJob[];
+}
 
 /** What a user actor reports when a job ends; the engine records it and tells the coordinator. */
 export type OutcomeSink = (input: ReportOutcomeInput) => Promise<void>;
 
 export interface UserActorsOptions {
   readonly work: UserWorkDeps;
+  /** Cluster-wide single writer per user. */
+  readonly leases: Leases;
+  readonly instance: string;
+  /** How long a job whose user is busy on another instance waits before JetStream offers it again. */
+  readonly busyRetryMs: number;
   readonly passivateAfterMs: number;
   readonly jobTimeoutMs: number;
   /** Milliseconds between `working()` pings on held messages (a fraction of the ack wait). */
@@ -44,7 +64,7 @@ interface HeldJob {
  * aggregated twice at once on this instance (single flight).
  */
 export class UserActors {
-  private readonly actors = new Map<string, UserActor>();
+  private readonly users = new Map<string, UserEntry>();
   private readonly held = new Map<string, HeldJob>();
   /** Plans carry the settings they were made with; the aggregation reuses them. */
   private readonly settingsByJob = new Map<string, UserSettings>();
@@ -64,20 +84,39 @@ export class UserActors {
         aggregateDays: fromCallback<EventObject, AggregateDaysInput>(({ input, sendBack }) => {
           const abort = new AbortController();
           const settings = this.settingsByJob.get(input.job.jobId);
+          const writer = this.writerFor(input.job.userId);
           aggregateUserDays(
             work,
             input.job,
             input.range,
             settings,
             (p) => {
+              log.debug(
+                {
+                  userId: input.job.userId,
+                  batchId: input.job.batchId,
+                  days: p.days,
+                  heartbeats: p.heartbeats,
+                },
+                "days written",
+              );
               for (const day of p.written)
                 sendBack({ type: "DAY_PERSISTED", day: day.day, heartbeats: day.numHeartbeats });
             },
             abort.signal,
+            writer,
           ).then(
             () => sendBack({ type: "AGGREGATION_FINISHED" }),
             (error) => {
-              if (!abort.signal.aborted) sendBack({ type: "AGGREGATION_FAILED", error });
+              if (abort.signal.aborted) return;
+              if ((error as { code?: string }).code === "LEASE_LOST") {
+                // Another instance owns the user now: this is no failure of the
+                // user's job, so hand it back instead of reporting an outcome.
+                log.warn({ userId: input.job.userId, err: error }, "fenced out; handing the job back");
+                sendBack({ type: "CANCEL", reason: "lease-lost" });
+              } else {
+                sendBack({ type: "AGGREGATION_FAILED", error });
+              }
             },
           );
           return () => abort.abort();
@@ -115,7 +154,7 @@ export class UserActors {
     return this.held.size;
   }
 
-  /** Hands a received job to its user's actor, creating the actor if needed. */
+  /** Hands a received job to its user's actor, acquiring the user's lease and creating the actor if needed. */
   dispatch(job: UserJob, msg: JsMsg): void {
     const previous = this.held.get(job.jobId);
     if (previous) {
@@ -123,46 +162,94 @@ export class UserActors {
       previous.settled = true;
     }
     this.held.set(job.jobId, { msg, settled: false });
-    let actor = this.actors.get(job.userId);
-    if (!actor || actor.getSnapshot().status !== "active") {
-      actor = this.spawn(job.userId);
+    const entry = this.users.get(job.userId);
+    if (entry?.actor && entry.actor.getSnapshot().status === "active") {
+      entry.actor.send({ type: "JOB_RECEIVED", job });
+    } else if (entry) {
+      entry.waiting.push(job);
+    } else {
+      const fresh: UserEntry = { waiting: [job] };
+      this.users.set(job.userId, fresh);
+      void this.start(job.userId, fresh);
     }
-    actor.send({ type: "JOB_RECEIVED", job });
   }
 
-  private spawn(userId: string): UserActor {
+  /** Takes the user's lease (and advances its fence), then starts its actor with the waiting jobs. */
+  private async start(userId: string, entry: UserEntry): Promise<void> {
+    const { leases, work, instance, log } = this.opts;
+    let lease: Lease | null = null;
+    try {
+      lease = await leases.tryAcquire(leaseKey("user", userId), () => this.onLeaseLost(userId));
+      if (lease) await claimFence(work.db, userId, lease.token, instance);
+    } catch (err) {
+      log.warn({ err, userId }, "could not take the user's lease; retrying later");
+      if (lease) await leases.release(lease);
+      lease = null;
+    }
+    if (!lease) {
+      // Busy on another instance (or the lease store is away): single flight
+      // across the cluster means this job waits; JetStream offers it again.
+      this.users.delete(userId);
+      for (const job of entry.waiting.splice(0)) this.settle(job.jobId, "nak", this.opts.busyRetryMs);
+      return;
+    }
+    entry.lease = lease;
+    entry.actor = this.spawn(userId, lease);
+    for (const job of entry.waiting.splice(0)) entry.actor.send({ type: "JOB_RECEIVED", job });
+  }
+
+  private spawn(userId: string, lease: Lease): UserActor {
     const actor = createActor(this.machine, {
       id: `user:${userId}`,
       input: { userId, passivateAfterMs: this.opts.passivateAfterMs, jobTimeoutMs: this.opts.jobTimeoutMs },
     });
-    this.actors.set(userId, actor);
+    const ended = () => {
+      const entry = this.users.get(userId);
+      if (entry?.actor === actor) this.users.delete(userId);
+      void this.opts.leases.release(lease);
+    };
     actor.subscribe({
-      complete: () => {
-        if (this.actors.get(userId) === actor) this.actors.delete(userId);
-      },
+      complete: ended,
       error: (err) => {
         this.opts.log.error({ err, userId }, "user actor crashed");
-        if (this.actors.get(userId) === actor) this.actors.delete(userId);
+        ended();
       },
     });
     actor.start();
     return actor;
   }
 
-  private settle(jobId: string, how: "ack" | "nak"): void {
+  private onLeaseLost(userId: string): void {
+    this.users.get(userId)?.actor?.send({ type: "CANCEL", reason: "lease-lost" });
+  }
+
+  private writerFor(userId: string): UserWriter | undefined {
+    const lease = this.users.get(userId)?.lease;
+    if (!lease) return undefined;
+    return {
+      fence: { token: lease.token, holder: this.opts.instance },
+      assertLeaseHeld: () => {
+        if (!lease.held || Date.now() > lease.validUntil) {
+          throw new LeaseLostError(`lease on user ${userId} expired or lost`);
+        }
+      },
+    };
+  }
+
+  private settle(jobId: string, how: "ack" | "nak", delayMs?: number): void {
     const h = this.held.get(jobId);
     if (!h) return;
     this.held.delete(jobId);
     if (h.settled) return;
     h.settled = true;
     if (how === "ack") h.msg.ack();
-    else h.msg.nak();
+    else h.msg.nak(delayMs);
     this.opts.onJobSettled();
   }
 
   /** Sends CANCEL to every actor: each closes its channel, handing unfinished jobs back. */
   cancelAll(reason: string): void {
-    for (const actor of this.actors.values()) actor.send({ type: "CANCEL", reason });
+    for (const entry of this.users.values()) entry.actor?.send({ type: "CANCEL", reason });
   }
 
   /** True while any actor is working on or holding a job. */
@@ -171,8 +258,16 @@ export class UserActors {
   }
 
   /** Snapshots of the live actors, for `agg.inspect`. */
-  snapshots(): { userId: string; snapshot: UserAggregatorSnapshot }[] {
-    return [...this.actors.entries()].map(([userId, actor]) => ({ userId, snapshot: actor.getSnapshot() }));
+  snapshots(): { userId: string; snapshot: UserAggregatorSnapshot; leaseToken: number }[] {
+    const now = Date.now();
+    const out: { userId: string; snapshot: UserAggregatorSnapshot; leaseToken: number }[] = [];
+    for (const [userId, entry] of this.users) {
+      // An actor whose lease has lapsed locally is not "working on" the user any more.
+      if (!entry.actor || !entry.lease?.held || now > entry.lease.validUntil) continue;
+      const snapshot = entry.actor.getSnapshot();
+      if (snapshot.status === "active") out.push({ userId, snapshot, leaseToken: entry.lease.token });
+    }
+    return out;
   }
 
   stop(): void {

@@ -52,6 +52,16 @@ export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<Use
   return { ...plan, settings };
 }
 
+/**
+ * Who writes: the fencing token of the user's lease, checked by PostgreSQL in the
+ * write transaction, and a local check that the lease has not expired (a paused
+ * process must not trust a lease it can no longer renew).
+ */
+export interface UserWriter {
+  readonly fence: { readonly token: number; readonly holder: string };
+  assertLeaseHeld(): void;
+}
+
 export interface AggregationProgress {
   readonly days: number;
   readonly heartbeats: number;
@@ -70,6 +80,7 @@ export async function aggregateUserDays(
   settings: UserSettings | undefined,
   onProgress: (p: AggregationProgress) => void,
   signal: AbortSignal,
+  writer?: UserWriter,
 ): Promise<AggregationProgress> {
   const user = settings ?? (await loadUserSettings(deps.db, job.userId));
   if (!user) throw new Error(`user ${job.userId} no longer exists`);
@@ -83,9 +94,10 @@ export async function aggregateUserDays(
   const flush = async () => {
     if (unwritten.length === 0) return;
     signal.throwIfAborted();
+    writer?.assertLeaseHeld();
     const writing = unwritten;
     unwritten = [];
-    await replaceDays(deps.db, writing);
+    await replaceDays(deps.db, writing, writer ? { fence: writer.fence } : {});
     days += writing.length;
     onProgress({ days, heartbeats, written: writing });
   };

@@ -1,0 +1,171 @@
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+
+/**
+ * A time-limited claim on one key of the leases bucket: "this instance works on
+ * this user (or coordinates this batch)". The revision at acquisition is the
+ * fencing token: JetStream revisions only grow, so a later holder always has a
+ * larger token than every earlier one, and PostgreSQL refuses writes that carry
+ * an older token than the newest it has seen.
+ */
+export interface Lease {
+  readonly key: string;
+  /** Fencing token: the KV revision at which this lease was acquired. */
+  readonly token: number;
+  /** False once renewal failed or the lease was released. */
+  readonly held: boolean;
+  /** Local deadline (epoch ms) after which this holder must assume the lease is gone. */
+  readonly validUntil: number;
+}
+
+interface HeldLease extends Lease {
+  held: boolean;
+  validUntil: number;
+  revision: number;
+  readonly onLost: () => void;
+}
+
+export interface LeasesOptions {
+  readonly bucket: string;
+  /** Lease lifetime without renewal; the bucket's TTL. */
+  readonly ttlMs: number;
+  readonly replicas: number;
+  readonly instance: string;
+  readonly log: Logger;
+}
+
+/** KV keys allow `[-/_=.a-zA-Z0-9]`; user ids allow anything, so they are base64url-encoded. */
+export function leaseKey(kind: "user" | "batch", id: string): string {
+  return `${kind === "user" ? "u" : "b"}.${Buffer.from(id, "utf8").toString("base64url") || "_"}`;
+}
+
+/**
+ * Leases in a JetStream KV bucket whose TTL is the lease lifetime: acquire is
+ * `create` (fails while another holder's entry lives), renew is `update` at the
+ * last revision (fails if anyone else wrote), and a dead holder's entry simply
+ * expires. No consensus of our own: JetStream's per-subject sequence is the
+ * compare-and-set.
+ */
+export class Leases {
+  private readonly held = new Map<string, HeldLease>();
+  private readonly renewTimer: NodeJS.Timeout;
+  private renewing = false;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly opts: LeasesOptions,
+  ) {
+    this.renewTimer = setInterval(() => void this.renewAll(), Math.max(100, Math.floor(opts.ttlMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  static async open(nc: NatsConnection, opts: LeasesOptions): Promise<Leases> {
+    const kv = await new Kvm(nc).create(opts.bucket, {
+      ttl: opts.ttlMs,
+      history: 1,
+      replicas: opts.replicas,
+    });
+    return new Leases(kv, opts);
+  }
+
+  /**
+   * Tries to take `key`. Resolves with the lease, or null when another live
+   * holder has it. `onLost` runs once if a renewal later fails.
+   */
+  async tryAcquire(key: string, onLost: () => void): Promise<Lease | null> {
+    const existing = this.held.get(key);
+    if (existing?.held) return existing;
+    const value = JSON.stringify({ holder: this.opts.instance, at: new Date().toISOString() });
+    let revision: number;
+    try {
+      revision = await this.kv.create(key, value);
+    } catch (err) {
+      if (isWrongLastSequence(err)) return null;
+      throw err;
+    }
+    const lease: HeldLease = {
+      key,
+      token: revision,
+      revision,
+      held: true,
+      validUntil: Date.now() + this.opts.ttlMs,
+      onLost,
+    };
+    this.held.set(key, lease);
+    return lease;
+  }
+
+  /** Gives the lease up (only if still ours), so the next holder need not wait for the TTL. */
+  async release(lease: Lease): Promise<void> {
+    const l = this.held.get(lease.key);
+    if (!l || l !== lease) return;
+    this.held.delete(lease.key);
+    if (!l.held) return;
+    l.held = false;
+    try {
+      await this.kv.delete(l.key, { previousSeq: l.revision });
+    } catch {
+      // Someone else's by now, or NATS is away: the TTL ends it either way.
+    }
+  }
+
+  /** Who holds `key` right now, if anyone (for inspection and tests). */
+  async holder(key: string): Promise<string | null> {
+    const e = await this.kv.get(key);
+    if (!e || e.operation !== "PUT") return null;
+    try {
+      return (e.json() as { holder: string }).holder;
+    } catch {
+      return null;
+    }
+  }
+
+  get count(): number {
+    return this.held.size;
+  }
+
+  private async renewAll(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      const value = JSON.stringify({ holder: this.opts.instance, at: new Date().toISOString() });
+      await Promise.all(
+        [...this.held.values()].map(async (l) => {
+          if (!l.held) return;
+          if (Date.now() > l.validUntil) return this.lose(l, "expired before renewal (process paused?)");
+          try {
+            const started = Date.now();
+            l.revision = await this.kv.update(l.key, value, l.revision);
+            l.validUntil = started + this.opts.ttlMs;
+          } catch (err) {
+            if (isWrongLastSequence(err)) return this.lose(l, "taken by another holder");
+            // NATS unreachable: keep trying until the local deadline passes.
+            if (Date.now() > l.validUntil) this.lose(l, "could not renew before expiry");
+          }
+        }),
+      );
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private lose(l: HeldLease, reason: string): void {
+    if (!l.held) return;
+    l.held = false;
+    this.held.delete(l.key);
+    this.opts.log.warn({ key: l.key, token: l.token, reason }, "lease lost");
+    l.onLost();
+  }
+
+  /** Stops renewing and releases every lease still held. */
+  async close(): Promise<void> {
+    clearInterval(this.renewTimer);
+    await Promise.all([...this.held.values()].map((l) => this.release(l)));
+  }
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  const e = err as { message?: string; api_error?: { err_code?: number } };
+  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message ?? ""));
+}
