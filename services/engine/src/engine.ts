@@ -10,6 +10,7 @@ import {
   decodeRequest,
   errorReply,
   InspectRequestSchema,
+  matchesInspectFilter,
   NotFoundError,
   StatusRequestSchema,
   type Subjects,
@@ -26,6 +27,7 @@ import { describeActors, type InstanceView } from "./inspection";
 import { JobQueue } from "./job-queue";
 import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
+import { Presence } from "./presence";
 import { UserActors } from "./user-actors";
 
 const encoder = new TextEncoder();
@@ -43,6 +45,7 @@ export class Engine {
   private readonly subs: Subscription[] = [];
   private consumer: { stop(): Promise<void>; slotFreed(): void } | undefined;
   private adoptTimer: NodeJS.Timeout | undefined;
+  private presence: Presence | undefined;
   private stopped = false;
   readonly startedAt = Date.now();
   private readonly requestSchema;
@@ -172,6 +175,10 @@ export class Engine {
         },
       }),
     );
+    this.presence = new Presence(this.nc, `${this.subjects.prefix}.x.presence`, {
+      id: this.config.instance,
+      startedAt: new Date(this.startedAt).toISOString(),
+    });
     await this.nc.flush();
     await this.adoptRunningBatches();
     this.adoptTimer = setInterval(() => void this.adoptRunningBatches(), 2_000);
@@ -253,23 +260,39 @@ export class Engine {
     return status;
   }
 
-  /** Scatter-gather: every instance answers with its own actors within a short deadline. */
+  /**
+   * Scatter-gather: every live instance answers with its own actors. It returns
+   * as soon as every instance known alive has answered, or after a short
+   * deadline; instances that stayed silent are listed with `answered: false`.
+   */
   private async onInspect(m: Msg): Promise<unknown> {
-    decodeRequest(InspectRequestSchema, m.data);
+    const filter = decodeRequest(InspectRequestSchema, m.data);
+    const expected = this.presence?.alive() ?? [];
     const views: InstanceView[] = [];
     const replies = await this.nc.requestMany(this.subjects.inspectInstance, json({}), {
-      maxWait: 500,
+      strategy: "count",
+      maxMessages: Math.max(1, expected.length),
+      maxWait: 400,
     });
-    for await (const r of replies) {
-      try {
-        views.push(r.json<InstanceView>());
-      } catch {
-        // A malformed answer from some instance is left out, never fatal.
+    try {
+      for await (const r of replies) {
+        try {
+          views.push(r.json<InstanceView>());
+        } catch {
+          // A malformed answer from some instance is left out, never fatal.
+        }
       }
+    } catch {
+      // Timed out waiting for the count: keep what arrived.
     }
+    const answered = new Set(views.map((v) => v.instance.id));
+    const silent = expected.filter((e) => !answered.has(e.id));
     return {
-      instances: views.map((v) => v.instance),
-      actors: views.flatMap((v) => v.actors),
+      instances: [
+        ...views.map((v) => ({ ...v.instance, answered: true })),
+        ...silent.map((e) => ({ id: e.id, startedAt: e.startedAt, answered: false })),
+      ],
+      actors: views.flatMap((v) => v.actors).filter((a) => matchesInspectFilter({ ...a }, filter)),
     };
   }
 
@@ -393,6 +416,7 @@ export class Engine {
     this.stopped = true;
     clearInterval(this.adoptTimer);
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
+    this.presence?.leave();
     await this.consumer?.stop();
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (this.users.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
