@@ -5,22 +5,23 @@
  * exact, and no day is stored twice. The seed is printed so a failure can be
  * replayed with CHAOS_SEED.
  */
+
+import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
   createTestDatabase,
-  effectiveZone,
   type EngineProcess,
+  effectiveZone,
   generateDataset,
   insertDataset,
   readStoredSummaries,
   seededRandom,
   startEngine,
-  type TestDatabase,
   TEST_NATS_URL,
+  type TestDatabase,
   uniquePrefix,
 } from "@agg/test-support";
-import { migrateToLatest, openDatabase } from "@agg/store";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 const seed = Number(process.env.CHAOS_SEED ?? 20261127);
@@ -66,10 +67,16 @@ async function start(name: string): Promise<EngineProcess> {
   return e;
 }
 
-it(`random kills and restarts during several batches keep every invariant (seed ${seed})`, { timeout: 240_000 }, async () => {
+it(`random kills and restarts during several batches keep every invariant (seed ${seed})`, {
+  timeout: 240_000,
+}, async () => {
   const rnd = seededRandom(seed);
   const batchIds: string[] = [];
-  const requests = [{}, { mode: "regenerate" }, { mode: "regenerate", users: data.users.slice(0, 40).map((u) => u.id) }];
+  const requests = [
+    {},
+    { mode: "regenerate" },
+    { mode: "regenerate", users: data.users.slice(0, 40).map((u) => u.id) },
+  ];
   let chaos = true;
   let kills = 0;
   const chaosLoop = (async () => {
@@ -95,7 +102,9 @@ it(`random kills and restarts during several batches keep every invariant (seed 
   for (const request of requests) {
     for (let attempt = 0; ; attempt++) {
       // A request may land on an instance that is just stopping: it then says UNAVAILABLE, and we retry.
-      const reply = await client.call("request", request, 5_000).catch((err) => ({ error: String(err) }));
+      const reply: Record<string, unknown> = await client
+        .call("request", request, 5_000)
+        .catch((err) => ({ error: String(err) }));
       if (typeof reply.batchId === "string") {
         batchIds.push(reply.batchId);
         break;
@@ -116,7 +125,9 @@ it(`random kills and restarts during several batches keep every invariant (seed 
   while (Date.now() < deadline && states.size < batchIds.length) {
     for (const id of batchIds) {
       if (states.has(id)) continue;
-      const s = await client.call("status", { batchId: id }, 3_000).catch(() => ({}) as Record<string, unknown>);
+      const s = await client
+        .call("status", { batchId: id }, 3_000)
+        .catch(() => ({}) as Record<string, unknown>);
       if (s.state && s.state !== "running") states.set(id, s);
     }
     await new Promise((r) => setTimeout(r, 500));

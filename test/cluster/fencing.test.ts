@@ -4,21 +4,22 @@
  * write nothing (its lease is expired locally, and PostgreSQL refuses its old
  * fencing token), and the user's days end up exact, written once each.
  */
+
+import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
   createTestDatabase,
-  effectiveZone,
   type EngineProcess,
+  effectiveZone,
   generateDataset,
   insertDataset,
   readStoredSummaries,
   startEngine,
-  type TestDatabase,
   TEST_NATS_URL,
+  type TestDatabase,
   uniquePrefix,
 } from "@agg/test-support";
-import { migrateToLatest, openDatabase } from "@agg/store";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 const prefix = uniquePrefix("fencing");
@@ -58,7 +59,9 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-it("a paused instance that lost its lease writes nothing after it resumes", { timeout: 120_000 }, async () => {
+it("a paused instance that lost its lease writes nothing after it resumes", {
+  timeout: 120_000,
+}, async () => {
   const paused = await startEngine("fence-a", env());
   engines.push(paused);
   const events: Record<string, unknown>[] = [];

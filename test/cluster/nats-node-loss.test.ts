@@ -4,12 +4,14 @@
  * the surviving nodes, the streams and the lease bucket keep their quorum, and
  * the batch completes exactly.
  */
+
+import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
   createTestDatabase,
-  effectiveZone,
   type EngineProcess,
+  effectiveZone,
   generateDataset,
   insertDataset,
   type NatsCluster,
@@ -19,7 +21,6 @@ import {
   type TestDatabase,
   uniquePrefix,
 } from "@agg/test-support";
-import { migrateToLatest, openDatabase } from "@agg/store";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 const prefix = uniquePrefix("natsloss");

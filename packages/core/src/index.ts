@@ -24,6 +24,7 @@ export {
 export { createLanguageResolver, entityExtension, type LanguageResolver } from "./extension";
 export { compareHeartbeats } from "./heartbeat-order";
 export { addDays, compareDays, daysBetween, isLocalDay } from "./local-day";
+export { currentZoneRun, dueZoneRuns, nextZoneRuns, type ZoneRun } from "./nightly-schedule";
 export {
   DEFAULT_TIMEOUT_MS,
   resolveTimeoutMs,

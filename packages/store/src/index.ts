@@ -52,6 +52,7 @@ export { findKnownUsers, listUserIds, loadUserSettings } from "./repository/user
 export type {
   AggBatchesTable,
   AggBatchUsersTable,
+  AggScheduleRunsTable,
   AggUserFencesTable,
   BatchState,
   BatchUserStatus,
@@ -66,3 +67,8 @@ export type {
   UsersTable,
 } from "./schema";
 export { StoreError, type StoreErrorCode } from "./store-error";
+export {
+  readUserSummaryReport,
+  type UserSummaryReport,
+  type UserSummaryReportDay,
+} from "./user-summary-report";

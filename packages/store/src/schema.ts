@@ -18,6 +18,7 @@ export interface Database {
   agg_batches: AggBatchesTable;
   agg_batch_users: AggBatchUsersTable;
   agg_user_fences: AggUserFencesTable;
+  agg_schedule_runs: AggScheduleRunsTable;
 }
 
 /** A `timestamptz` column: read as `Date`, written as `Date` or an ISO string. */
@@ -137,4 +138,12 @@ export interface AggUserFencesTable {
   token: Int8;
   holder: string;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** The nightly schedule's record of which (zone, local day) runs happened, and their batch. */
+export interface AggScheduleRunsTable {
+  time_zone: string;
+  day: string;
+  batch_id: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

@@ -33,6 +33,11 @@ export interface EngineConfig {
   readonly busyRetryMs: number;
   /** JetStream replicas of the engine's streams and buckets (3 on a 3-node NATS cluster). */
   readonly replicas: number;
+  /** Whether this instance takes part in the cluster's nightly schedule. */
+  readonly schedule: boolean;
+  /** A user's nightly `missing` run starts this long after their local midnight. */
+  readonly scheduleOffsetMs: number;
+  readonly scheduleTickMs: number;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -61,6 +66,13 @@ const EnvSchema = z.object({
   AGG_MAX_USERS_PER_REQUEST: positiveInt(10_000),
   AGG_LEASE_TTL_MS: positiveInt(5_000),
   AGG_BUSY_RETRY_MS: positiveInt(1_000),
+  AGG_SCHEDULE: z.enum(["on", "off"], { error: "AGG_SCHEDULE must be on or off" }).default("on"),
+  AGG_SCHEDULE_OFFSET_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
+  AGG_SCHEDULE_TICK_MS: positiveInt(30_000),
   AGG_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
@@ -99,5 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     leaseTtlMs: e.AGG_LEASE_TTL_MS,
     busyRetryMs: e.AGG_BUSY_RETRY_MS,
     replicas: e.AGG_JS_REPLICAS,
+    schedule: e.AGG_SCHEDULE === "on",
+    scheduleOffsetMs: e.AGG_SCHEDULE_OFFSET_MS,
+    scheduleTickMs: e.AGG_SCHEDULE_TICK_MS,
   };
 }

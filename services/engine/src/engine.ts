@@ -27,6 +27,7 @@ import { describeActors, type InstanceView } from "./inspection";
 import { JobQueue } from "./job-queue";
 import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
+import { NightlyScheduler } from "./nightly-scheduler";
 import { Presence } from "./presence";
 import { UserActors } from "./user-actors";
 
@@ -46,6 +47,7 @@ export class Engine {
   private consumer: { stop(): Promise<void>; slotFreed(): void } | undefined;
   private adoptTimer: NodeJS.Timeout | undefined;
   private presence: Presence | undefined;
+  private scheduler: NightlyScheduler | undefined;
   private stopped = false;
   readonly startedAt = Date.now();
   private readonly requestSchema;
@@ -180,6 +182,18 @@ export class Engine {
       startedAt: new Date(this.startedAt).toISOString(),
     });
     await this.nc.flush();
+    if (this.config.schedule) {
+      this.scheduler = new NightlyScheduler({
+        db: this.database.db,
+        leases: this.leases,
+        acceptBatch: (request) => this.acceptBatch(request),
+        offsetMs: this.config.scheduleOffsetMs,
+        tickMs: this.config.scheduleTickMs,
+        now: () => Date.now(),
+        log: this.log.child({ component: "schedule" }),
+      });
+      this.scheduler.start();
+    }
     await this.adoptRunningBatches();
     this.adoptTimer = setInterval(() => void this.adoptRunningBatches(), 2_000);
     this.adoptTimer.unref();
@@ -219,6 +233,15 @@ export class Engine {
   private async onRequest(m: Msg): Promise<unknown> {
     const request: AggRequest = decodeRequest(this.requestSchema, m.data);
     if (this.stopped) throw new UnavailableError("this instance is stopping; retry");
+    return this.acceptBatch(request);
+  }
+
+  /**
+   * Accepts a validated request: the batch and its users go to the ledger, the
+   * coordinator starts, every job is stored in JetStream; only then does it
+   * return, so a crash after the reply loses nothing.
+   */
+  async acceptBatch(request: AggRequest): Promise<{ batchId: string; users: number }> {
     const mode = request.mode ?? "missing";
     let known: string[];
     let unknown: string[] = [];
@@ -417,6 +440,7 @@ export class Engine {
     clearInterval(this.adoptTimer);
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
     this.presence?.leave();
+    await this.scheduler?.stop();
     await this.consumer?.stop();
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (this.users.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -30,7 +30,8 @@ export interface EngineProcess {
 export async function startEngine(name: string, env: Record<string, string>): Promise<EngineProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "services/engine/src/main.ts"], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: "debug", AGG_INSTANCE: name, ...env },
+    // The nightly schedule would start batches of its own; tests that want it turn it on.
+    env: { ...process.env, LOG_LEVEL: "debug", AGG_INSTANCE: name, AGG_SCHEDULE: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];

@@ -105,6 +105,22 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       // agg_summaries_user_from_uq, which `ensureSummaryUniqueness` adds after every run.
     },
   },
+
+  "0004_agg_schedule_runs": {
+    async up(db: AnyKysely) {
+      // One row per (zone, local day) the nightly schedule has run: the primary
+      // key makes "run once per zone and day" hold even if two leaders overlap.
+      await db.schema
+        .createTable("agg_schedule_runs")
+        .ifNotExists()
+        .addColumn("time_zone", "text", (c) => c.notNull())
+        .addColumn("day", "text", (c) => c.notNull())
+        .addColumn("batch_id", "text")
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint("agg_schedule_runs_pk", ["time_zone", "day"])
+        .execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's `Migrator` wants them. @internal */
