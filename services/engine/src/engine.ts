@@ -29,6 +29,7 @@ import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
 import { NightlyScheduler } from "./nightly-scheduler";
 import { Presence } from "./presence";
+import { handleSummaryRequest } from "./summary-handler";
 import { UserActors } from "./user-actors";
 
 const encoder = new TextEncoder();
@@ -165,6 +166,9 @@ export class Engine {
     this.serve(s.request, queue, (m) => this.onRequest(m));
     this.serve(s.status, queue, (m) => this.onStatus(m));
     this.serve(s.inspect, queue, (m) => this.onInspect(m));
+    // Extension: stored summaries over NATS, so the CLI can read them while this
+    // engine holds the embedded (single-process) PGlite store.
+    this.serve(`${s.prefix}.summary`, queue, (m) => handleSummaryRequest(this.database.db, m.data));
     this.serve(s.inspectInstance, undefined, async (m) => {
       decodeRequest(InspectRequestSchema, m.data);
       return this.instanceView();
