@@ -3,6 +3,8 @@
 // `node services/<name>/dist/main.js` with no TypeScript tooling and no pnpm in between.
 // Workspace packages (@agg/*) are bundled in; third-party packages stay in node_modules.
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
 import { build } from "esbuild";
 
 const entries = [
@@ -23,10 +25,18 @@ const externalThirdParty = {
   },
 };
 
+/** The package name of a bare import (`@scope/name/sub` -> `@scope/name`). */
+function packageName(spec) {
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
 const started = Date.now();
+const missing = [];
 for (const [entry, outfile] of entries) {
   if (!existsSync(entry)) continue;
-  await build({
+  const result = await build({
+    metafile: true,
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -37,6 +47,30 @@ for (const [entry, outfile] of entries) {
     logLevel: "warning",
     plugins: [externalThirdParty],
   });
+  // Node resolves the bundle's external imports from its own folder: every one must
+  // be a dependency of the program's package, or `node dist/main.js` fails at start.
+  const require = createRequire(resolve(dirname(outfile), "..", "package.json"));
+  const externals = new Set();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const imp of output.imports) {
+      if (imp.external && !imp.path.startsWith("node:")) externals.add(packageName(imp.path));
+    }
+  }
+  for (const name of externals) {
+    try {
+      require.resolve(`${name}/package.json`);
+    } catch {
+      try {
+        require.resolve(name);
+      } catch {
+        missing.push(`${outfile}: '${name}' is not a dependency of ${dirname(dirname(outfile))}/package.json`);
+      }
+    }
+  }
   process.stderr.write(`build: ${outfile}\n`);
+}
+if (missing.length > 0) {
+  process.stderr.write(`build: unresolvable imports:\n  ${missing.join("\n  ")}\n`);
+  process.exit(1);
 }
 process.stderr.write(`build: done in ${Date.now() - started} ms\n`);
