@@ -17,12 +17,13 @@ import {
   UnavailableError,
 } from "@agg/protocol";
 import { type AggDatabase, findKnownUsers, listUserIds, migrateToLatest, openDatabase } from "@agg/store";
-import type { JsMsg } from "@nats-io/jetstream";
+import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { BatchLedger } from "./batch-ledger";
 import type { EngineConfig } from "./config";
 import { Coordinators } from "./coordinators";
+import { DeadLetters } from "./dead-letters";
 import { describeActors, type InstanceView } from "./inspection";
 import { JobQueue } from "./job-queue";
 import { Leases, leaseKey } from "./leases";
@@ -64,6 +65,7 @@ export class Engine {
     private readonly users: UserActors,
     private readonly coordinators: Coordinators,
     private readonly leases: Leases,
+    private readonly deadLetters: DeadLetters,
     private readonly stopLocalNats: (() => void) | null,
   ) {
     this.requestSchema = createAggRequestSchema({ maxUsersPerRequest: config.maxUsersPerRequest });
@@ -98,6 +100,7 @@ export class Engine {
         maxAckPending: Math.max(1_000, config.concurrency * 64),
         replicas: config.replicas,
       });
+      await DeadLetters.ensureStream(await jetstreamManager(nc), subjects, config.replicas);
       const leases = await Leases.open(nc, {
         bucket: subjects.names.leasesBucket,
         ttlMs: config.leaseTtlMs,
@@ -139,6 +142,7 @@ export class Engine {
         users,
         coordinators,
         leases,
+        new DeadLetters(jetstream(nc), subjects, config.instance, log),
         stopLocalNats,
       );
       await engine.listen();
@@ -205,8 +209,9 @@ export class Engine {
       () => this.config.concurrency - this.users.heldCount,
       ({ job, msg, deliveryCount }) => this.onJob(job, msg, deliveryCount),
       (msg, reason) => {
-        this.log.warn({ subject: msg.subject, seq: msg.seq, reason }, "poison job message terminated");
-        msg.term(reason);
+        void this.deadLetters.record("jobs", msg.subject, msg.data, reason, msg.info.deliveryCount);
+        // No reason on the wire: nats-server 2.9 does not understand "+TERM <reason>" (2.10.4+).
+        msg.term();
       },
       this.log,
     );
@@ -346,7 +351,7 @@ export class Engine {
     } catch {
       // fall through
     }
-    this.log.warn({ subject: m.subject }, "malformed report dropped");
+    void this.deadLetters.record("reports", m.subject, m.data, "malformed report");
   }
 
   private onJob(job: UserJob, msg: JsMsg, deliveryCount: number): void {
@@ -354,11 +359,29 @@ export class Engine {
       msg.nak();
       return;
     }
-    if (deliveryCount > this.config.maxDeliver - 1 && deliveryCount >= 2) {
-      // The last delivery JetStream will make: if this one dies too, the user counts as failed.
-      this.log.warn({ batchId: job.batchId, userId: job.userId, deliveryCount }, "job on its last delivery");
+    if (deliveryCount >= this.config.maxDeliver) {
+      // Every earlier delivery died with its instance (an outcome would have acked it):
+      // this job may be what kills them. Give up on it rather than try once more.
+      void this.giveUp(job, msg, deliveryCount);
+      return;
     }
     this.users.dispatch(job, msg);
+  }
+
+  private async giveUp(job: UserJob, msg: JsMsg, deliveries: number): Promise<void> {
+    const reason = `gave up after ${deliveries} deliveries`;
+    try {
+      await this.deadLetters.record("jobs", msg.subject, msg.data, reason, deliveries);
+      await this.recordOutcome({ job, outcome: "failed", reason, daysWritten: 0, heartbeatsRead: 0 });
+      // No reason on the wire: nats-server 2.9 does not understand "+TERM <reason>" (2.10.4+).
+      msg.term();
+    } catch (err) {
+      this.log.error(
+        { err, batchId: job.batchId, userId: job.userId },
+        "could not give up on a job; it will return",
+      );
+      msg.nak(this.config.busyRetryMs);
+    }
   }
 
   /** Called by a user actor when a job ended: record once, then tell the coordinator. */
