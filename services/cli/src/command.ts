@@ -9,6 +9,20 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The repository root: relative paths (the PGlite store under `./data`) resolve against it. */
   readonly cwd: string;
+  /**
+   * The streams that are terminals, for output drawn in place (a progress
+   * line, a live table). Absent (piped, redirected, tests): plain lines only.
+   */
+  readonly tty?: { readonly stdout?: TerminalOutput; readonly stderr?: TerminalOutput };
+  /** Aborted on Ctrl-C (SIGINT): long-running commands stop and clean up. */
+  readonly signal?: AbortSignal;
+}
+
+/** A terminal stream: raw writes (no newline added) and its current width and height. */
+export interface TerminalOutput {
+  write(text: string): void;
+  readonly columns: number;
+  readonly rows: number;
 }
 
 /**
@@ -25,6 +39,7 @@ export interface Command {
    * Runs with the arguments after the command name.
    * @throws {UsageError} on bad input (exit 2).
    * @throws {DatabaseUnavailableError} when the database cannot be used (exit 3).
+   * @throws {AggError} from the engine: BAD_REQUEST / UNKNOWN_USER / NOT_FOUND exit 2, UNAVAILABLE exit 3.
    */
   run(args: readonly string[], io: CliIo): Promise<ExitCode>;
 }

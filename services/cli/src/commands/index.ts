@@ -1,6 +1,15 @@
 import type { Command } from "../command";
+import { inspectCommand } from "./inspect";
 import { migrateCommand } from "./migrate";
+import { requestCommand } from "./request";
+import { statusCommand } from "./status";
 import { summaryCommand } from "./summary";
 
 /** Every `pnpm agg` command, in help order. Register a new command here. */
-export const COMMANDS: readonly Command[] = [migrateCommand, summaryCommand];
+export const COMMANDS: readonly Command[] = [
+  requestCommand,
+  statusCommand,
+  inspectCommand,
+  summaryCommand,
+  migrateCommand,
+];

@@ -1,8 +1,11 @@
-import { addDays, isLocalDay, localDayOf, startOfLocalDay } from "@agg/core";
-import { listSummaries, loadUserSettings } from "@agg/store";
-import type { Command } from "../command";
+import { existsSync } from "node:fs";
+import { UnavailableError } from "@agg/protocol";
+import { DatabaseUnavailableError, readUserSummaryReport, type UserSummaryReport } from "@agg/store";
+import type { CliIo, Command } from "../command";
+import { requestJson, withEngine } from "../engine-client";
 import { ExitCode } from "../exit-code";
-import { withStore } from "../open-store";
+import { assertDayOrder, dayFlag, requiredFlag } from "../flag-values";
+import { openStore, pgliteDir } from "../open-store";
 import { parseCommandArgs } from "../parse-command-args";
 import { UsageError } from "../usage-error";
 
@@ -11,6 +14,10 @@ import { UsageError } from "../usage-error";
  * for the local days D..D (inclusive, in the user's zone), as one JSON object:
  * `{"user", "timeZone", "days": [{"day", "from", "to", "numHeartbeats", "items": [{"type", "key", "total"}]}]}`
  * (`from`/`to` as ISO instants, `total` in seconds). Days never summarised are absent.
+ *
+ * Without `DATABASE_URL` it reads the embedded store under `./data/pglite`;
+ * while a running engine holds that store (PGlite admits one process), it asks
+ * that engine instead, on `<prefix>.summary`, for the same object.
  */
 export const summaryCommand: Command = {
   name: "summary",
@@ -22,47 +29,88 @@ export const summaryCommand: Command = {
       from: { type: "string" },
       to: { type: "string" },
     });
-    const user = required("user", values.user, "a user id");
-    const from = day("from", values.from);
-    const to = day("to", values.to);
-    if (from > to) throw new UsageError(`summary: --from ${from} is after --to ${to}`);
+    const user = requiredFlag("summary", "user", values.user, "a user id");
+    const from = dayFlag(
+      "summary",
+      "from",
+      requiredFlag("summary", "from", values.from, "a day as YYYY-MM-DD"),
+    );
+    const to = dayFlag("summary", "to", requiredFlag("summary", "to", values.to, "a day as YYYY-MM-DD"));
+    assertDayOrder("summary", from, to);
 
-    return withStore(io, async (store) => {
-      const settings = await loadUserSettings(store.db, user);
-      if (!settings) throw new UsageError(`summary: --user: unknown user "${user}"`);
-      const zone = settings.timeZone;
-      const stored = await listSummaries(
-        store.db,
-        user,
-        startOfLocalDay(from, zone),
-        startOfLocalDay(addDays(to, 1), zone),
-      );
-      const output = {
-        user,
-        timeZone: zone,
-        days: stored.map((s) => ({
-          day: localDayOf(s.fromTime, zone),
-          from: new Date(s.fromTime).toISOString(),
-          to: new Date(s.toTime).toISOString(),
-          numHeartbeats: s.numHeartbeats,
-          items: s.items.map((i) => ({ type: i.type, key: i.key, total: i.total })),
-        })),
-      };
-      io.stdout(JSON.stringify(output, null, 2));
-      return ExitCode.ok;
-    });
+    const report = await readReport(io, user, from, to);
+    if (!report) throw new UsageError(`summary: --user: unknown user "${user}"`);
+    io.stdout(JSON.stringify(report, null, 2));
+    return ExitCode.ok;
   },
 };
 
-function required(flag: string, value: string | undefined, what: string): string {
-  if (value === undefined || value.trim() === "")
-    throw new UsageError(`summary: --${flag} is required (${what})`);
-  return value;
+/** The report from the database, or from the engine that holds the embedded store. */
+async function readReport(
+  io: CliIo,
+  user: string,
+  from: string,
+  to: string,
+): Promise<UserSummaryReport | null> {
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(io);
+  } catch (error) {
+    if (!(error instanceof DatabaseUnavailableError) || !heldByAnotherProcess(io)) throw error;
+    return askEngine(io, user, from, to, error);
+  }
+  try {
+    return await readUserSummaryReport(store.db, user, from, to);
+  } finally {
+    await store.close();
+  }
 }
 
-function day(flag: string, value: string | undefined): string {
-  const text = required(flag, value, "a day as YYYY-MM-DD");
-  if (!isLocalDay(text))
-    throw new UsageError(`summary: --${flag} "${text}" is not a valid date (expected YYYY-MM-DD)`);
-  return text;
+/**
+ * True when the embedded store is in use by another process. The store's lock
+ * file outlives a failed open only while a live process holds it (a stale one
+ * is taken over, and a failed open releases its own).
+ */
+function heldByAnotherProcess(io: CliIo): boolean {
+  if (io.env.DATABASE_URL) return false;
+  return existsSync(`${pgliteDir(io).replace(/[/\\]+$/, "")}.lock`);
+}
+
+/**
+ * `<prefix>.summary` from a running engine. When no engine answers (or NATS is
+ * down), the store's own error stands: it says who holds the store.
+ */
+async function askEngine(
+  io: CliIo,
+  user: string,
+  from: string,
+  to: string,
+  storeError: DatabaseUnavailableError,
+): Promise<UserSummaryReport> {
+  let reply: unknown;
+  try {
+    reply = await withEngine(io, (client) =>
+      requestJson(client, `${client.subjects.prefix}.summary`, { user, from, to }),
+    );
+  } catch (error) {
+    if (error instanceof UnavailableError) {
+      throw new DatabaseUnavailableError(`${storeError.message} (and no engine answers on NATS to read it)`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (!isReport(reply)) throw new Error("malformed reply on the summary subject: not a summary report");
+  return reply;
+}
+
+function isReport(value: unknown): value is UserSummaryReport {
+  const r = value as Partial<UserSummaryReport> | null;
+  return (
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.user === "string" &&
+    typeof r.timeZone === "string" &&
+    Array.isArray(r.days)
+  );
 }
