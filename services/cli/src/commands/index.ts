@@ -2,6 +2,7 @@ import type { Command } from "../command";
 import { inspectCommand } from "./inspect";
 import { migrateCommand } from "./migrate";
 import { requestCommand } from "./request";
+import { scheduleCommand } from "./schedule";
 import { statusCommand } from "./status";
 import { summaryCommand } from "./summary";
 
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   inspectCommand,
   summaryCommand,
+  scheduleCommand,
   migrateCommand,
 ];
