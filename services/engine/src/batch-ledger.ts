@@ -234,6 +234,16 @@ export class BatchLedger {
     };
   }
 
+  /** How many batches are running in the whole cluster. */
+  async runningCount(): Promise<number> {
+    const row = await this.db
+      .selectFrom("agg_batches")
+      .select(sql<number>`count(*)::int`.as("n"))
+      .where("state", "=", "running")
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** Batches still running (to adopt after a restart). */
   async running(): Promise<{ id: string; createdAt: Date; dispatched: boolean }[]> {
     const rows = await this.db

@@ -27,6 +27,8 @@ export interface EngineConfig {
   /** SIGTERM: in-flight work gets this long to finish before it is handed back. */
   readonly drainTimeoutMs: number;
   readonly maxUsersPerRequest: number;
+  /** Running batches the cluster accepts before new requests get BUSY. */
+  readonly maxBatchesInFlight: number;
   /** A lease (user or batch) not renewed for this long passes to another instance. */
   readonly leaseTtlMs: number;
   /** A job whose user is busy elsewhere is offered again after this long. */
@@ -64,6 +66,7 @@ const EnvSchema = z.object({
   AGG_BATCH_DEADLINE_MS: positiveInt(6 * 60 * 60_000),
   AGG_DRAIN_TIMEOUT_MS: positiveInt(20_000),
   AGG_MAX_USERS_PER_REQUEST: positiveInt(10_000),
+  AGG_MAX_BATCHES_IN_FLIGHT: positiveInt(100),
   AGG_LEASE_TTL_MS: positiveInt(5_000),
   AGG_BUSY_RETRY_MS: positiveInt(1_000),
   AGG_SCHEDULE: z.enum(["on", "off"], { error: "AGG_SCHEDULE must be on or off" }).default("on"),
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     batchDeadlineMs: e.AGG_BATCH_DEADLINE_MS,
     drainTimeoutMs: e.AGG_DRAIN_TIMEOUT_MS,
     maxUsersPerRequest: e.AGG_MAX_USERS_PER_REQUEST,
+    maxBatchesInFlight: e.AGG_MAX_BATCHES_IN_FLIGHT,
     leaseTtlMs: e.AGG_LEASE_TTL_MS,
     busyRetryMs: e.AGG_BUSY_RETRY_MS,
     replicas: e.AGG_JS_REPLICAS,

@@ -4,6 +4,7 @@ import type { ReportOutcomeInput, UserJob, UserOutcome } from "@agg/machines";
 import {
   type AggRequest,
   type BatchEvent,
+  BusyError,
   connectNats,
   createAggRequestSchema,
   createSubjects,
@@ -251,6 +252,13 @@ export class Engine {
    * return, so a crash after the reply loses nothing.
    */
   async acceptBatch(request: AggRequest): Promise<{ batchId: string; users: number }> {
+    // Overload protection: refuse at once rather than queue without bound.
+    const running = await this.ledger.runningCount();
+    if (running >= this.config.maxBatchesInFlight) {
+      throw new BusyError(
+        `${running} batches are running (limit AGG_MAX_BATCHES_IN_FLIGHT=${this.config.maxBatchesInFlight}); retry later`,
+      );
+    }
     const mode = request.mode ?? "missing";
     let known: string[];
     let unknown: string[] = [];

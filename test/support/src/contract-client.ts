@@ -64,7 +64,37 @@ export class ContractClient {
     return { accepted, events, final };
   }
 
+  /** Requests a batch and returns its acceptance, collecting its events for {@link waitForFinal}. */
+  async runBatchStart(payload: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const sub = this.nc.subscribe(`${this.prefix}.batch.*`, {
+      callback: (_e, m) => {
+        const event = m.json<Record<string, unknown>>();
+        if (event.type === "final" && typeof event.batchId === "string")
+          this.finals.set(event.batchId, event);
+      },
+    });
+    this.watchers.push(sub);
+    const accepted = await this.call("request", payload);
+    if (typeof accepted.batchId !== "string") throw new Error(`request refused: ${JSON.stringify(accepted)}`);
+    return accepted;
+  }
+
+  /** Waits for the final event of a batch started with {@link runBatchStart} (or its terminal status). */
+  async waitForFinal(batchId: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const final = this.finals.get(batchId);
+      if (final) return final;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`batch ${batchId} did not finish within ${timeoutMs} ms`);
+  }
+
+  private readonly finals = new Map<string, Record<string, unknown>>();
+  private readonly watchers: { unsubscribe(): void }[] = [];
+
   async close(): Promise<void> {
+    for (const w of this.watchers) w.unsubscribe();
     await this.nc.close();
   }
 }
