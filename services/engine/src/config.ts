@@ -89,7 +89,9 @@ export class ConfigError extends Error {
  * @throws ConfigError naming the variable and the problem.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
-  const parsed = EnvSchema.safeParse(env);
+  // An empty variable means "unset" (e.g. `DATABASE_URL= pnpm start`).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
