@@ -63,7 +63,9 @@ for (const [entry, outfile] of entries) {
       try {
         require.resolve(name);
       } catch {
-        missing.push(`${outfile}: '${name}' is not a dependency of ${dirname(dirname(outfile))}/package.json`);
+        missing.push(
+          `${outfile}: '${name}' is not a dependency of ${dirname(dirname(outfile))}/package.json`,
+        );
       }
     }
   }

@@ -59,7 +59,6 @@ export class JobQueue {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly names: JobQueueNames,
-    private readonly opts: JobQueueOptions,
   ) {}
 
   /** Creates (or updates) the stream and consumer. Idempotent, safe for many instances at once. */
@@ -101,7 +100,7 @@ export class JobQueue {
       if (!isNotFound(err)) throw err;
       await jsm.consumers.add(names.stream, consumerConfig);
     }
-    return new JobQueue(jetstream(nc), jsm, names, opts);
+    return new JobQueue(jetstream(nc), jsm, names);
   }
 
   /**

@@ -113,7 +113,7 @@ export class Leases {
   /** Who holds `key` right now, if anyone (for inspection and tests). */
   async holder(key: string): Promise<string | null> {
     const e = await this.kv.get(key);
-    if (!e || e.operation !== "PUT") return null;
+    if (e?.operation !== "PUT") return null;
     try {
       return (e.json() as { holder: string }).holder;
     } catch {

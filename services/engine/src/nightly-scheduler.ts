@@ -73,9 +73,9 @@ export class NightlyScheduler {
     const byZone = new Map<string, string[]>();
     for (const u of users) {
       const zone = resolveTimeZone(u.location);
-      let list = byZone.get(zone);
-      if (!list) byZone.set(zone, (list = []));
-      list.push(u.id);
+      const list = byZone.get(zone);
+      if (list) list.push(u.id);
+      else byZone.set(zone, [u.id]);
     }
     const done = await db.selectFrom("agg_schedule_runs").select(["time_zone", "day"]).execute();
     const ran = new Set(done.map((r) => `${r.time_zone}|${r.day}`));
