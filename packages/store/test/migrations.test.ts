@@ -62,6 +62,7 @@ describe("migrateToLatest", () => {
       "agg_batches",
       "agg_migrations",
       "agg_migrations_lock",
+      "agg_schedule_runs",
       "agg_user_fences",
       "heartbeats",
       "language_mappings",
