@@ -11,6 +11,8 @@ export interface EngineConfig {
   readonly instance: string;
   readonly logLevel: string;
   readonly metricsPort: number | undefined;
+  /** Interface `/healthz` and `/metrics` bind to (`METRICS_HOST`, default 127.0.0.1). */
+  readonly metricsHost: string;
   readonly dataDir: string;
   /** Users aggregated at once by this instance. */
   readonly concurrency: number;
@@ -57,6 +59,7 @@ const EnvSchema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
   AGG_DATA_DIR: z.string().default("./data"),
   AGG_CONCURRENCY: positiveInt(4),
   AGG_ACK_WAIT_MS: positiveInt(6_000),
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     instance: e.AGG_INSTANCE ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${process.pid}`,
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
     dataDir: e.AGG_DATA_DIR,
     concurrency: e.AGG_CONCURRENCY,
     ackWaitMs: e.AGG_ACK_WAIT_MS,

@@ -31,6 +31,8 @@ export class DeadLetters {
     private readonly subjects: Subjects,
     private readonly instance: string,
     private readonly log: Logger,
+    /** Called once per dead letter, e.g. to count it in metrics. */
+    private readonly onRecorded: (kind: string) => void = () => undefined,
   ) {}
 
   /** Creates the dead-letter stream if missing: 14 days, at most 100 000 messages. */
@@ -60,6 +62,7 @@ export class DeadLetters {
     deliveries = 1,
   ): Promise<void> {
     this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    this.onRecorded(kind);
     this.log.warn({ kind, subject, reason, deliveries }, "poison message dead-lettered");
     const letter: DeadLetter = {
       subject,

@@ -25,10 +25,12 @@ import { BatchLedger } from "./batch-ledger";
 import type { EngineConfig } from "./config";
 import { Coordinators } from "./coordinators";
 import { DeadLetters } from "./dead-letters";
+import { createHealthChecks, type HealthServer, startHealthServer } from "./health-server";
 import { describeActors, type InstanceView } from "./inspection";
 import { JobQueue } from "./job-queue";
 import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
+import { EngineMetrics, type FinishedBatchState } from "./metrics";
 import { NightlyScheduler } from "./nightly-scheduler";
 import { Presence } from "./presence";
 import { handleSummaryRequest } from "./summary-handler";
@@ -52,6 +54,9 @@ export class Engine {
   private presence: Presence | undefined;
   private scheduler: NightlyScheduler | undefined;
   private stopped = false;
+  private healthServer: HealthServer | undefined;
+  /** When each batch coordinated here was accepted, for `agg_batch_duration_seconds`. */
+  private readonly coordinatedSince = new Map<string, number>();
   readonly startedAt = Date.now();
   private readonly requestSchema;
 
@@ -68,6 +73,8 @@ export class Engine {
     private readonly leases: Leases,
     private readonly deadLetters: DeadLetters,
     private readonly stopLocalNats: (() => void) | null,
+    /** This instance's Prometheus metrics (served on METRICS_PORT when set). */
+    readonly metrics: EngineMetrics,
   ) {
     this.requestSchema = createAggRequestSchema({ maxUsersPerRequest: config.maxUsersPerRequest });
   }
@@ -82,6 +89,8 @@ export class Engine {
       },
     );
     let database: AggDatabase | undefined;
+    // Late binding: the actors report through the engine, which exists only after them.
+    let engine: Engine | undefined;
     try {
       database = await openDatabase(
         config.databaseUrl
@@ -93,6 +102,7 @@ export class Engine {
       for (const d of migration.duplicateSummaries.slice(0, 20)) {
         log.warn(d, "duplicate summaries found in existing data (left as they are)");
       }
+      for (const warning of migration.warnings) log.warn(warning);
       const subjects = createSubjects(config.prefix);
       const queue = await JobQueue.open(nc, {
         prefix: config.prefix,
@@ -110,8 +120,6 @@ export class Engine {
         log,
       });
       const ledger = new BatchLedger(database.db);
-      // Late binding: the actors report through the engine, which exists only after them.
-      let engine: Engine | undefined;
       const users = new UserActors({
         work: { db: database.db, now: () => Date.now() },
         leases,
@@ -120,18 +128,30 @@ export class Engine {
         passivateAfterMs: config.passivateAfterMs,
         jobTimeoutMs: config.jobTimeoutMs,
         keepAliveMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
-        reportOutcome: (input) => engine!.recordOutcome(input),
+        reportOutcome: (input, seconds) => engine!.recordOutcome(input, seconds),
         onJobSettled: () => engine?.consumer?.slotFreed(),
         log,
       });
       const coordinators = new Coordinators({
         ledger,
         deadlineMs: config.batchDeadlineMs,
-        publish: (batchId, event) => nc.publish(subjects.batchEvents(batchId), json(event)),
+        publish: (batchId, event) => {
+          nc.publish(subjects.batchEvents(batchId), json(event));
+          if (event.type === "final") engine?.batchEnded(batchId, event.state);
+        },
         reconcileEveryMs: 3_000,
         progressEveryMs: 250,
         log,
       });
+      const metrics = new EngineMetrics({
+        leasesHeld: () => leases.count,
+        userActors: () => users.snapshots().length,
+        batchesCoordinated: () => coordinators.snapshots().length,
+      });
+      // Ends by itself when the connection closes.
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === "reconnect") metrics.natsReconnected();
+      })().catch(() => undefined);
       engine = new Engine(
         config,
         log,
@@ -143,9 +163,21 @@ export class Engine {
         users,
         coordinators,
         leases,
-        new DeadLetters(jetstream(nc), subjects, config.instance, log),
+        new DeadLetters(jetstream(nc), subjects, config.instance, log, (kind) => metrics.deadLettered(kind)),
         stopLocalNats,
+        metrics,
       );
+      if (config.metricsPort !== undefined) {
+        // Before listen(): until the consumer runs, /healthz says 503 ("starting").
+        const checks = createHealthChecks({ nc, db: database.db, consumerHeld: () => engine!.consumerHeld });
+        engine.healthServer = await startHealthServer({
+          port: config.metricsPort,
+          host: config.metricsHost,
+          metrics,
+          health: () => checks.run(),
+        });
+        log.info({ url: engine.healthServer.url }, "serving /healthz and /metrics");
+      }
       await engine.listen();
       log.info(
         {
@@ -158,6 +190,7 @@ export class Engine {
       );
       return engine;
     } catch (err) {
+      await engine?.healthServer?.close();
       await database?.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
       stopLocalNats?.();
@@ -289,6 +322,8 @@ export class Engine {
     );
     await this.queue.publish(known.map((userId) => jobFor(batchId, userId, mode, request.from, request.to)));
     await this.ledger.markDispatched(batchId);
+    this.metrics.batchAccepted();
+    this.metrics.usersSkipped(unknown.length);
     log.info({ users: known.length + unknown.length, unknown: unknown.length, mode }, "batch accepted");
     return { batchId, users: known.length + unknown.length };
   }
@@ -367,6 +402,7 @@ export class Engine {
       msg.nak();
       return;
     }
+    if (deliveryCount > 1) this.metrics.redelivered();
     if (deliveryCount >= this.config.maxDeliver) {
       // Every earlier delivery died with its instance (an outcome would have acked it):
       // this job may be what kills them. Give up on it rather than try once more.
@@ -393,7 +429,7 @@ export class Engine {
   }
 
   /** Called by a user actor when a job ended: record once, then tell the coordinator. */
-  private async recordOutcome(input: ReportOutcomeInput): Promise<void> {
+  private async recordOutcome(input: ReportOutcomeInput, seconds?: number): Promise<void> {
     const { job, outcome, reason } = input;
     const recorded = await this.ledger.recordOutcome(
       job.batchId,
@@ -402,6 +438,10 @@ export class Engine {
       reason ?? null,
       this.config.instance,
     );
+    this.metrics.daysWritten(input.daysWritten);
+    this.metrics.heartbeatsRead(input.heartbeatsRead);
+    // Counted once per (batch, user), as the ledger counts: a duplicate delivery's outcome is not.
+    if (recorded) this.metrics.userFinished(outcome, seconds);
     this.log[outcome === "failed" ? "warn" : "debug"](
       { batchId: job.batchId, userId: job.userId, outcome, reason, days: input.daysWritten, recorded },
       "user finished",
@@ -420,6 +460,8 @@ export class Engine {
       for (const final of await this.ledger.unpublishedFinals()) {
         this.nc.publish(this.subjects.batchEvents(final.batchId), json({ type: "final", ...final }));
         await this.ledger.markFinalPublished(final.batchId);
+        // Its coordinator's instance ended it and died before publishing: count it here.
+        this.batchEnded(final.batchId, final.state);
       }
       for (const batch of await this.ledger.running()) {
         if (this.coordinators.has(batch.id) || (await this.leases.holder(leaseKey("batch", batch.id))))
@@ -457,12 +499,30 @@ export class Engine {
     reported: readonly { userId: string; outcome: UserOutcome }[],
     startedAt: number,
   ): Promise<boolean> {
-    const lease = await this.leases.tryAcquire(leaseKey("batch", batchId), () =>
-      this.coordinators.stop(batchId),
-    );
+    const lease = await this.leases.tryAcquire(leaseKey("batch", batchId), () => {
+      this.coordinatedSince.delete(batchId);
+      this.coordinators.stop(batchId);
+    });
     if (!lease) return false;
+    this.coordinatedSince.set(batchId, startedAt);
     this.coordinators.start(batchId, pending, reported, startedAt, () => void this.leases.release(lease));
     return true;
+  }
+
+  /** True while the job consumer loop runs (the `consumer` health check). */
+  get consumerHeld(): boolean {
+    return this.consumer !== undefined && !this.stopped;
+  }
+
+  /** A batch's final event went out from here: count it, with its duration when known. */
+  private batchEnded(batchId: string, state: unknown): void {
+    const since = this.coordinatedSince.get(batchId);
+    this.coordinatedSince.delete(batchId);
+    if (state !== "completed" && state !== "failed" && state !== "cancelled") return;
+    this.metrics.batchFinished(
+      state satisfies FinishedBatchState,
+      since === undefined ? undefined : (Date.now() - since) / 1000,
+    );
   }
 
   /**
@@ -484,6 +544,9 @@ export class Engine {
     this.users.cancelAll("shutdown");
     this.users.stop();
     this.coordinators.stopAll();
+    this.coordinatedSince.clear();
+    // /healthz has said 503 since `stopped`; scrapes get the final counts until here.
+    await this.healthServer?.close();
     await this.leases.close();
     await this.nc.drain().catch(() => undefined);
     await this.database.close().catch(() => undefined);

@@ -28,6 +28,14 @@ async function main(): Promise<number> {
       log.fatal({ code: e.code }, e.message ?? String(err));
       return 3;
     }
+    if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL") {
+      // The health/metrics endpoint cannot bind: a configuration problem, said in one line.
+      log.fatal(
+        { code: e.code },
+        `cannot serve /healthz and /metrics on ${config.metricsHost}:${config.metricsPort} (${e.code})`,
+      );
+      return 2;
+    }
     log.fatal({ err }, "engine failed to start");
     return 1;
   }

@@ -29,8 +29,11 @@ interface UserEntry {
   readonly waiting: UserJob[];
 }
 
-/** What a user actor reports when a job ends; the engine records it and tells the coordinator. */
-export type OutcomeSink = (input: ReportOutcomeInput) => Promise<void>;
+/**
+ * What a user actor reports when a job ends; the engine records it and tells the
+ * coordinator. `seconds`: from the job's arrival here to its outcome.
+ */
+export type OutcomeSink = (input: ReportOutcomeInput, seconds: number | undefined) => Promise<void>;
 
 export interface UserActorsOptions {
   readonly work: UserWorkDeps;
@@ -54,6 +57,8 @@ type UserActor = Actor<typeof userAggregatorMachine>;
 /** One held job message: settled exactly once, by ack (outcome reported) or nak (handed back). */
 interface HeldJob {
   readonly msg: JsMsg;
+  /** When the job reached this instance (a redelivery while held keeps the first arrival). */
+  readonly receivedAt: number;
   settled: boolean;
 }
 
@@ -123,7 +128,8 @@ export class UserActors {
         }),
         reportOutcome: fromPromise<void, ReportOutcomeInput>(async ({ input }) => {
           this.settingsByJob.delete(input.job.jobId);
-          await opts.reportOutcome(input);
+          const held = this.held.get(input.job.jobId);
+          await opts.reportOutcome(input, held ? (Date.now() - held.receivedAt) / 1000 : undefined);
           this.settle(input.job.jobId, "ack");
         }),
       },
@@ -161,7 +167,7 @@ export class UserActors {
       // The same job redelivered while we still hold it: keep the newer message handle.
       previous.settled = true;
     }
-    this.held.set(job.jobId, { msg, settled: false });
+    this.held.set(job.jobId, { msg, settled: false, receivedAt: previous?.receivedAt ?? Date.now() });
     const entry = this.users.get(job.userId);
     if (entry?.actor && entry.actor.getSnapshot().status === "active") {
       entry.actor.send({ type: "JOB_RECEIVED", job });

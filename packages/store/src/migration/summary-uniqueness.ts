@@ -37,6 +37,18 @@ export async function ensureSummaryUniqueness(db: AnyKysely): Promise<SummaryUni
   if (await hasIndexLeadingWith(db, "summaries", ["user_id", "from_time"], { unique: true })) {
     return { duplicateSummaries: [], warnings: [] };
   }
+  if (!(await mayCreateIndexOn(db, "summaries"))) {
+    // An engine running under a granted role (`pnpm agg grants`): index DDL is the
+    // owner's job, so report instead of failing the start.
+    const duplicateSummaries = await findDuplicateSummaries(db);
+    return {
+      duplicateSummaries,
+      warnings: [
+        `${SUMMARY_UNIQUE_INDEX} is missing and this database role does not own summaries: ` +
+          "run `pnpm agg migrate` as the owner to create it",
+      ],
+    };
+  }
   return db.transaction().execute(async (trx) => {
     // Two instances starting together: one creates the index, the other waits and sees it.
     await sql`select pg_advisory_xact_lock(${lockKey.namespace}, ${lockKey.summaryIndex})`.execute(trx);
@@ -69,4 +81,13 @@ export async function findDuplicateSummaries(db: AnyKysely): Promise<DuplicateSu
     group by user_id, from_time having count(*) > 1
     order by user_id, from_time limit ${DUPLICATES_LISTED}`.execute(db);
   return rows.map((r) => ({ userId: r.user_id, fromTime: r.from_time.getTime(), count: r.n }));
+}
+
+/** Whether the current role owns `table` (directly or through a role it belongs to), as CREATE INDEX requires. */
+async function mayCreateIndexOn(db: AnyKysely, table: string): Promise<boolean> {
+  const { rows } = await sql<{ owner: boolean }>`
+    select pg_has_role(current_user, c.relowner, 'USAGE') as owner
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = current_schema() and c.relname = ${table}`.execute(db);
+  return rows[0]?.owner ?? false;
 }

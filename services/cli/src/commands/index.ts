@@ -1,4 +1,5 @@
 import type { Command } from "../command";
+import { grantsCommand } from "./grants";
 import { inspectCommand } from "./inspect";
 import { migrateCommand } from "./migrate";
 import { requestCommand } from "./request";
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   summaryCommand,
   scheduleCommand,
   migrateCommand,
+  grantsCommand,
 ];
