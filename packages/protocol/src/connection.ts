@@ -30,6 +30,11 @@ export interface NatsEnv {
   /** PEM client certificate and key, for servers that verify clients. */
   readonly NATS_TLS_CERT?: string | undefined;
   readonly NATS_TLS_KEY?: string | undefined;
+  /**
+   * Inbox prefix for this connection's replies (default `_INBOX`): a client
+   * granted only `_INBOX_<name>.>` sets `_INBOX_<name>` (docs/nats-permissions.md).
+   */
+  readonly NATS_INBOX_PREFIX?: string | undefined;
 }
 
 /**
@@ -136,6 +141,16 @@ export function natsConnectOptionsFromEnv(env: NatsEnv = process.env): NodeConne
     // Fail the first connect at once: "nothing answers" must be a clear error, not a silent wait.
     waitOnFirstConnect: false,
   };
+  const inboxPrefix = env.NATS_INBOX_PREFIX?.trim();
+  if (inboxPrefix) {
+    if (!/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(inboxPrefix)) {
+      throw new ConfigError(
+        "NATS_INBOX_PREFIX",
+        `not a valid subject prefix: ${JSON.stringify(inboxPrefix)}`,
+      );
+    }
+    options.inboxPrefix = inboxPrefix;
+  }
 
   const withCredentials = parsed.filter((p) => p.user !== undefined || p.token !== undefined);
   const first = withCredentials[0];

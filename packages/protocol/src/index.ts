@@ -8,5 +8,6 @@ export * from "./client";
 export * from "./connection";
 export * from "./decode";
 export * from "./errors";
+export * from "./permissions";
 export * from "./schemas";
 export * from "./subjects";

@@ -9,6 +9,7 @@ import {
   createAggRequestSchema,
   createSubjects,
   decodeRequest,
+  engineInboxPrefix,
   errorReply,
   InspectRequestSchema,
   matchesInspectFilter,
@@ -83,9 +84,12 @@ export class Engine {
   static async start(config: EngineConfig, log: Logger): Promise<Engine> {
     const stopLocalNats = config.natsUrl ? null : await ensureLocalNats(config.dataDir, log);
     const nc = await connectNats(
-      config.natsUrl ? { NATS_URL: config.natsUrl, ...process.env } : process.env,
+      config.natsUrl ? { ...process.env, NATS_URL: config.natsUrl } : process.env,
       {
         name: `agg-engine ${config.instance}`,
+        // Replies to the engine's own requests arrive under <prefix>.x.inbox, a
+        // namespace clients are never granted (docs/nats-permissions.md).
+        inboxPrefix: engineInboxPrefix(config.prefix),
       },
     );
     let database: AggDatabase | undefined;

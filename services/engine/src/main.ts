@@ -28,6 +28,13 @@ async function main(): Promise<number> {
       log.fatal({ code: e.code }, e.message ?? String(err));
       return 3;
     }
+    if (/permissions violation/i.test(e.message ?? "")) {
+      log.fatal(
+        { code: "UNAVAILABLE" },
+        `NATS refused a subject this engine needs: ${e.message} (see docs/nats-permissions.md)`,
+      );
+      return 3;
+    }
     if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL") {
       // The health/metrics endpoint cannot bind: a configuration problem, said in one line.
       log.fatal(
