@@ -42,6 +42,8 @@ export interface EngineConfig {
   /** A user's nightly `missing` run starts this long after their local midnight. */
   readonly scheduleOffsetMs: number;
   readonly scheduleTickMs: number;
+  /** Publish XState inspection events for the inspector. */
+  readonly inspect: boolean;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -63,7 +65,7 @@ const EnvSchema = z.object({
   AGG_DATA_DIR: z.string().default("./data"),
   AGG_CONCURRENCY: positiveInt(4),
   AGG_ACK_WAIT_MS: positiveInt(6_000),
-  AGG_MAX_DELIVER: positiveInt(5),
+  AGG_MAX_DELIVER: positiveInt(10),
   AGG_PASSIVATE_AFTER_MS: positiveInt(2_000),
   AGG_JOB_TIMEOUT_MS: positiveInt(15 * 60_000),
   AGG_BATCH_DEADLINE_MS: positiveInt(6 * 60 * 60_000),
@@ -79,6 +81,7 @@ const EnvSchema = z.object({
     .min(0)
     .default(10 * 60_000),
   AGG_SCHEDULE_TICK_MS: positiveInt(30_000),
+  AGG_INSPECT: z.enum(["on", "off"], { error: "AGG_INSPECT must be on or off" }).default("on"),
   AGG_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
@@ -124,5 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     schedule: e.AGG_SCHEDULE === "on",
     scheduleOffsetMs: e.AGG_SCHEDULE_OFFSET_MS,
     scheduleTickMs: e.AGG_SCHEDULE_TICK_MS,
+    inspect: e.AGG_INSPECT === "on",
   };
 }

@@ -6,7 +6,7 @@ import {
   type UserOutcome,
 } from "@agg/machines";
 import type { Logger } from "pino";
-import { type Actor, createActor } from "xstate";
+import { type Actor, createActor, type InspectionEvent } from "xstate";
 import type { BatchLedger } from "./batch-ledger";
 
 export interface CoordinatorsOptions {
@@ -19,6 +19,8 @@ export interface CoordinatorsOptions {
   /** Minimum milliseconds between two progress events of one batch. */
   readonly progressEveryMs: number;
   readonly log: Logger;
+  /** XState inspection of every coordinator (the inspector's event stream). */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 type Coordinator = Actor<typeof batchCoordinatorMachine>;
@@ -65,6 +67,7 @@ export class Coordinators {
     const actor = createActor(this.machine, {
       id: `batch:${batchId}`,
       input: { batchId, userIds: pending, alreadyReported: reported, deadlineMs: remainingMs },
+      ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}),
     });
     const reconcile = setInterval(() => void this.reconcile(batchId), this.opts.reconcileEveryMs);
     reconcile.unref();

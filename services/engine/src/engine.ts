@@ -28,6 +28,7 @@ import { Coordinators } from "./coordinators";
 import { DeadLetters } from "./dead-letters";
 import { createHealthChecks, type HealthServer, startHealthServer } from "./health-server";
 import { describeActors, type InstanceView } from "./inspection";
+import { createInspectionPublisher, type InspectionPublisher } from "./inspection-events";
 import { JobQueue } from "./job-queue";
 import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
@@ -53,6 +54,8 @@ export class Engine {
   private consumer: { stop(): Promise<void>; slotFreed(): void } | undefined;
   private adoptTimer: NodeJS.Timeout | undefined;
   private presence: Presence | undefined;
+  /** Publishes this instance's inspection events; set right after construction. */
+  inspection: InspectionPublisher | undefined;
   private scheduler: NightlyScheduler | undefined;
   private stopped = false;
   private healthServer: HealthServer | undefined;
@@ -124,7 +127,16 @@ export class Engine {
         log,
       });
       const ledger = new BatchLedger(database.db);
+      const inspection = createInspectionPublisher({
+        publish: (subject, bytes) => nc.publish(subject, bytes),
+        subject: subjects.inspectEvents(config.instance),
+        instance: config.instance,
+        statelyInspectUrl: process.env.AGG_STATELY_INSPECT,
+        onError: (what, err) => log.warn({ err }, what),
+      });
+      const inspect = config.inspect ? inspection.inspect : undefined;
       const users = new UserActors({
+        inspect,
         work: { db: database.db, now: () => Date.now() },
         leases,
         instance: config.instance,
@@ -137,6 +149,7 @@ export class Engine {
         log,
       });
       const coordinators = new Coordinators({
+        inspect,
         ledger,
         deadlineMs: config.batchDeadlineMs,
         publish: (batchId, event) => {
@@ -171,6 +184,7 @@ export class Engine {
         stopLocalNats,
         metrics,
       );
+      engine.inspection = inspection;
       if (config.metricsPort !== undefined) {
         // Before listen(): until the consumer runs, /healthz says 503 ("starting").
         const checks = createHealthChecks({ nc, db: database.db, consumerHeld: () => engine!.consumerHeld });
@@ -348,21 +362,23 @@ export class Engine {
     const filter = decodeRequest(InspectRequestSchema, m.data);
     const expected = this.presence?.alive() ?? [];
     const views: InstanceView[] = [];
-    const replies = await this.nc.requestMany(this.subjects.inspectInstance, json({}), {
-      strategy: "count",
-      maxMessages: Math.max(1, expected.length),
-      maxWait: 400,
-    });
+    // Gather until every instance known alive has answered (or the deadline):
+    // a malformed or duplicate answer never stands in for a real one.
+    const replies = await this.nc.requestMany(this.subjects.inspectInstance, json({}), { maxWait: 400 });
     try {
       for await (const r of replies) {
         try {
-          views.push(r.json<InstanceView>());
+          const view = r.json<InstanceView>();
+          if (typeof view?.instance?.id !== "string" || !Array.isArray(view.actors)) continue;
+          if (views.some((v) => v.instance.id === view.instance.id)) continue;
+          views.push(view);
         } catch {
-          // A malformed answer from some instance is left out, never fatal.
+          continue;
         }
+        if (expected.every((e) => views.some((v) => v.instance.id === e.id))) break;
       }
     } catch {
-      // Timed out waiting for the count: keep what arrived.
+      // The deadline passed: keep what arrived.
     }
     const answered = new Set(views.map((v) => v.instance.id));
     const silent = expected.filter((e) => !answered.has(e.id));
@@ -548,6 +564,7 @@ export class Engine {
     this.users.cancelAll("shutdown");
     this.users.stop();
     this.coordinators.stopAll();
+    this.inspection?.stop();
     this.coordinatedSince.clear();
     // /healthz has said 503 since `stopped`; scrapes get the final counts until here.
     await this.healthServer?.close();

@@ -15,6 +15,8 @@ export interface ActorView {
   readonly userId?: string;
   readonly batchId?: string;
   readonly context: Record<string, unknown>;
+  /** The last events the actor processed, oldest first. */
+  readonly lastEvents: readonly unknown[];
 }
 
 /** `{ processingJob: "aggregating" }` -> `"processingJob.aggregating"`. */
@@ -37,6 +39,7 @@ export function describeActors(
   startedAt: number,
   users: readonly { userId: string; snapshot: UserAggregatorSnapshot }[],
   batches: readonly { batchId: string; snapshot: BatchCoordinatorSnapshot }[],
+  recentEvents: (actorId: string) => readonly unknown[] = () => [],
 ): InstanceView {
   const actors: ActorView[] = [];
   for (const { batchId, snapshot } of batches) {
@@ -48,6 +51,7 @@ export function describeActors(
       instance,
       batchId,
       context: { users: c.covered.size, done: c.done, failed: c.failed, skipped: c.skipped },
+      lastEvents: recentEvents(`batch:${batchId}`),
     });
   }
   for (const { userId, snapshot } of users) {
@@ -67,6 +71,7 @@ export function describeActors(
         jobsFinished: c.jobsFinished,
         lastError: c.lastError,
       },
+      lastEvents: recentEvents(`user:${userId}`),
     });
   }
   return {

@@ -12,7 +12,14 @@ import {
 import { claimFence } from "@agg/store";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { type Actor, createActor, type EventObject, fromCallback, fromPromise } from "xstate";
+import {
+  type Actor,
+  createActor,
+  type EventObject,
+  fromCallback,
+  fromPromise,
+  type InspectionEvent,
+} from "xstate";
 import { type Lease, type Leases, leaseKey } from "./leases";
 import { aggregateUserDays, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
 
@@ -25,8 +32,10 @@ export class LeaseLostError extends Error {
 interface UserEntry {
   actor?: UserActor;
   lease?: Lease;
-  /** Jobs received while the lease is being acquired. */
+  /** Jobs received while the lease is being acquired (or waits for another instance to release it). */
   readonly waiting: UserJob[];
+  /** The next attempt to take a lease that another instance holds. */
+  retry?: NodeJS.Timeout;
 }
 
 /**
@@ -49,6 +58,8 @@ export interface UserActorsOptions {
   readonly reportOutcome: OutcomeSink;
   /** Called whenever a held job is settled, so the puller can fetch again at once. */
   readonly onJobSettled: () => void;
+  /** XState inspection of every user actor (the inspector's event stream). */
+  readonly inspect?: (event: InspectionEvent) => void;
   readonly log: Logger;
 }
 
@@ -70,6 +81,7 @@ interface HeldJob {
  */
 export class UserActors {
   private readonly users = new Map<string, UserEntry>();
+  private stopping = false;
   private readonly held = new Map<string, HeldJob>();
   /** Plans carry the settings they were made with; the aggregation reuses them. */
   private readonly settingsByJob = new Map<string, UserSettings>();
@@ -194,9 +206,18 @@ export class UserActors {
     }
     if (!lease) {
       // Busy on another instance (or the lease store is away): single flight
-      // across the cluster means this job waits; JetStream offers it again.
-      this.users.delete(userId);
-      for (const job of entry.waiting.splice(0)) this.settle(job.jobId, "nak", this.opts.busyRetryMs);
+      // across the cluster means the jobs wait. They wait *here*, held and kept
+      // alive, rather than being nak'ed: every nak would count as a delivery and
+      // a long wait would exhaust max_deliver, losing the job.
+      if (this.stopping) {
+        this.users.delete(userId);
+        for (const job of entry.waiting.splice(0)) this.settle(job.jobId, "nak");
+        return;
+      }
+      entry.retry = setTimeout(() => {
+        entry.retry = undefined;
+        void this.start(userId, entry);
+      }, this.opts.busyRetryMs);
       return;
     }
     entry.lease = lease;
@@ -208,6 +229,7 @@ export class UserActors {
     const actor = createActor(this.machine, {
       id: `user:${userId}`,
       input: { userId, passivateAfterMs: this.opts.passivateAfterMs, jobTimeoutMs: this.opts.jobTimeoutMs },
+      ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}),
     });
     const ended = () => {
       const entry = this.users.get(userId);
@@ -255,7 +277,17 @@ export class UserActors {
 
   /** Sends CANCEL to every actor: each closes its channel, handing unfinished jobs back. */
   cancelAll(reason: string): void {
-    for (const entry of this.users.values()) entry.actor?.send({ type: "CANCEL", reason });
+    this.stopping = true;
+    for (const [userId, entry] of [...this.users]) {
+      if (entry.actor) {
+        entry.actor.send({ type: "CANCEL", reason });
+      } else if (entry.retry) {
+        // Still waiting for another instance's lease: hand the jobs back.
+        clearTimeout(entry.retry);
+        this.users.delete(userId);
+        for (const job of entry.waiting.splice(0)) this.settle(job.jobId, "nak");
+      }
+    }
   }
 
   /** True while any actor is working on or holding a job. */
