@@ -1,20 +1,10 @@
-/**
- * Seeded chaos: three engines, several overlapping batches, and random kills
- * (SIGKILL or SIGTERM) and restarts of instances while they run. Afterwards the
- * invariants hold: every batch is terminal and completed, every (user, day) is
- * exact, and no day is stored twice. The seed is printed so a failure can be
- * replayed with CHAOS_SEED.
- */
-
-import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   effectiveZone,
   generateDataset,
-  insertDataset,
   readStoredSummaries,
   seededRandom,
   startEngine,
@@ -36,11 +26,7 @@ let client: ContractClient;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
   client = await ContractClient.connect(prefix);
   env = {
     DATABASE_URL: testDb.url,

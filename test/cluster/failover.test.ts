@@ -1,20 +1,10 @@
-/**
- * Three engine processes, one batch: one instance is killed (SIGKILL) at about
- * 20 % progress and another stopped (SIGTERM) at about 50 %. The batch must
- * complete with every (user, day) exact and none doubled, the SIGTERM'd
- * instance must exit 0, and `agg.inspect` (sampled every 200 ms) must never show
- * one user active on two instances at once.
- */
-
-import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   effectiveZone,
   generateDataset,
-  insertDataset,
   readStoredSummaries,
   startEngine,
   TEST_NATS_URL,
@@ -31,11 +21,7 @@ const engines: EngineProcess[] = [];
 let client: ContractClient;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
   client = await ContractClient.connect(prefix);
   const env = {
     DATABASE_URL: testDb.url,

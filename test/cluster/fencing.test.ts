@@ -1,19 +1,10 @@
-/**
- * Fencing: an instance paused (SIGSTOP) while it aggregates a user, for longer
- * than its lease, loses the user to another instance; when it resumes it must
- * write nothing (its lease is expired locally, and PostgreSQL refuses its old
- * fencing token), and the user's days end up exact, written once each.
- */
-
-import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   effectiveZone,
   generateDataset,
-  insertDataset,
   readStoredSummaries,
   startEngine,
   TEST_NATS_URL,
@@ -42,11 +33,7 @@ const env = () => ({
 });
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
   client = await ContractClient.connect(prefix);
 }, 120_000);
 

@@ -1,19 +1,10 @@
-/**
- * NATS itself failing: the engine runs on a 3-node nats-server cluster with
- * JetStream replicas 3; one NATS node is killed mid-batch. Clients reconnect to
- * the surviving nodes, the streams and the lease bucket keep their quorum, and
- * the batch completes exactly.
- */
-
-import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   effectiveZone,
   generateDataset,
-  insertDataset,
   type NatsCluster,
   readStoredSummaries,
   startEngine,
@@ -32,11 +23,7 @@ const engines: EngineProcess[] = [];
 let client: ContractClient;
 
 beforeAll(async () => {
-  [testDb, cluster] = await Promise.all([createTestDatabase(), startNatsCluster(3)]);
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  [testDb, cluster] = await Promise.all([createSeededDatabase(data), startNatsCluster(3)]);
   const env = {
     DATABASE_URL: testDb.url,
     NATS_URL: cluster.urls,

@@ -5,14 +5,13 @@
  * (zone, day); and when the leader dies, the other instance takes over.
  */
 
-import { migrateToLatest, openDatabase } from "@agg/store";
+import { openDatabase } from "@agg/store";
 import {
   compareWithReference,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   effectiveZone,
   generateDataset,
-  insertDataset,
   readStoredSummaries,
   startEngine,
   TEST_NATS_URL,
@@ -28,11 +27,7 @@ let testDb: TestDatabase;
 const engines: EngineProcess[] = [];
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,16 +1,8 @@
-/**
- * Overload: beyond the configured limits a request is refused at once (BUSY for
- * too many running batches, BAD_REQUEST for an oversized list or payload),
- * never queued into a slow death, and nothing is written for it.
- */
-
-import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   generateDataset,
-  insertDataset,
   startEngine,
   TEST_NATS_URL,
   type TestDatabase,
@@ -25,11 +17,7 @@ let engine: EngineProcess;
 let client: ContractClient;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
   engine = await startEngine("overload-1", {
     DATABASE_URL: testDb.url,
     NATS_URL: TEST_NATS_URL,

@@ -5,13 +5,11 @@
  */
 
 import { createSubjects } from "@agg/protocol";
-import { migrateToLatest, openDatabase } from "@agg/store";
 import {
   ContractClient,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   generateDataset,
-  insertDataset,
   startEngine,
   TEST_NATS_URL,
   type TestDatabase,
@@ -28,11 +26,7 @@ let engine: EngineProcess;
 let client: ContractClient;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
   engine = await startEngine("poison-1", {
     DATABASE_URL: testDb.url,
     NATS_URL: TEST_NATS_URL,

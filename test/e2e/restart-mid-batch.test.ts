@@ -4,15 +4,14 @@
  * and NATS, and the batch completes with every (user, day) exact and none doubled.
  */
 
-import { migrateToLatest, openDatabase } from "@agg/store";
+import { openDatabase } from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
-  createTestDatabase,
+  createSeededDatabase,
   type EngineProcess,
   effectiveZone,
   generateDataset,
-  insertDataset,
   readStoredSummaries,
   startEngine,
   TEST_NATS_URL,
@@ -29,11 +28,7 @@ const engines: EngineProcess[] = [];
 let client: ContractClient;
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const store = await openDatabase({ url: testDb.url });
-  await migrateToLatest(store.db);
-  await insertDataset(store.db, data);
-  await store.close();
+  testDb = await createSeededDatabase(data);
   client = await ContractClient.connect(prefix);
 });
 

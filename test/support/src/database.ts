@@ -4,8 +4,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type AggDatabase, openDatabase } from "@agg/store";
+import { type AggDatabase, migrateToLatest, openDatabase } from "@agg/store";
 import pg from "pg";
+import { type Dataset, insertDataset } from "./dataset";
 
 /** The server tests create their databases on: `DATABASE_URL`, else the local PostgreSQL. */
 export const TEST_DATABASE_BASE_URL =
@@ -187,4 +188,25 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A throw-away PostgreSQL database with the engine's schema and `data` in it:
+ * the usual first step of an end-to-end test.
+ */
+export async function createSeededDatabase(data: Dataset): Promise<TestDatabase> {
+  const testDb = await createTestDatabase();
+  try {
+    const store = await openDatabase({ url: testDb.url });
+    try {
+      await migrateToLatest(store.db);
+      await insertDataset(store.db, data);
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    await testDb.drop();
+    throw error;
+  }
+  return testDb;
 }
