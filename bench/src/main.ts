@@ -1,0 +1,390 @@
+/**
+ * `pnpm bench`: the engine against a hand-written set-based SQL statement, on
+ * the same generated data, in one run (issue 6).
+ *
+ * 1. a fresh database `agg_bench_<hex>`, migrated, filled set-based with
+ *    ~1 M heartbeats of history plus one more complete day set aside;
+ * 2. a plain scan of the heartbeats (the I/O floor), then the set-based
+ *    statement writing `bench_sql_totals`;
+ * 3. one engine instance (the built bundle, as `pnpm start` runs it):
+ *    `agg.request` regenerate for everyone, timed to the batch's final event,
+ *    its RSS sampled; its summaries compared with the statement's totals;
+ * 4. the nightly day inserted, `agg.request` missing, timed and checked the same way;
+ * 5. optionally (`--instances`) full regenerates with 1, 2, ... instances.
+ *
+ * A table goes to stderr; the last stdout line is one JSON object. Exit 1 when
+ * the engine's totals differ from the statement's (or a batch does not complete).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type BenchDatabase,
+  backendCpu,
+  cpuBetween,
+  createBenchDatabase,
+  migrate,
+  timed,
+} from "./bench-database";
+import { type Comparison, compareWithReference, isExact } from "./compare";
+import { type BatchRun, ContractClient } from "./contract";
+import { summarizeCpuProfile } from "./cpu-profile";
+import { type DatasetStats, generateDataset, insertNightlyDay } from "./dataset";
+import { type EngineProcess, startEngineWithFallback } from "./engine-process";
+import { busiestUser, explainEngineQueries } from "./engine-queries";
+import { describeMachine, type MachineInfo } from "./machine";
+import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
+import { processCpuSeconds, processMemoryMb, RssSampler } from "./proc";
+import { formatCount, formatMs, formatTable, type ReportRow, round } from "./report";
+import { explainSetBasedTotals, runSetBasedTotals, SCAN_SQL } from "./set-based-sql";
+
+const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
+/** No batch of the benchmark may take longer than this. */
+const BATCH_TIMEOUT_MS = 30 * 60_000;
+
+/** Throughput of a full regenerate with `instances` engines. */
+interface InstancesRun {
+  readonly instances: number;
+  readonly ms: number;
+  readonly heartbeatsPerSecond: number;
+  readonly state: string;
+}
+
+/** Undo steps, run in reverse order on exit (and on Ctrl-C). */
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) await step().catch(() => undefined);
+}
+
+async function run(o: BenchOptions, say: (line: string) => void): Promise<number> {
+  const runId = randomBytes(4).toString("hex");
+  const prefix = `aggbench${runId}`;
+  const nowMs = Date.now();
+  const rows: ReportRow[] = [];
+
+  const db: BenchDatabase = await createBenchDatabase();
+  cleanups.push(async () => {
+    if (o.keep) process.stderr.write(`bench: kept database ${db.name}: ${db.url}\n`);
+    else await db.drop();
+  });
+  say(`database ${db.name}; NATS ${NATS_URL}; subject prefix ${prefix}`);
+  await migrate(db.url);
+  const client = await db.connect();
+  cleanups.push(() => client.end());
+  const nats = await ContractClient.connect(NATS_URL, prefix);
+  cleanups.push(() => nats.close());
+  cleanups.push(() => nats.deleteEngineStreams());
+  const machine = await describeMachine(client, nats.serverVersion);
+
+  // 1. Data.
+  say(
+    `generating ~${formatCount(o.heartbeats)} heartbeats: ${o.users} users, ${o.days} days + 1 nightly day`,
+  );
+  const gen = await timed(() =>
+    generateDataset(client, {
+      users: o.users,
+      days: o.days,
+      heartbeats: o.heartbeats,
+      seed: o.seed,
+      nowMs,
+    }),
+  );
+  const data: DatasetStats = gen.result;
+  const total = data.historyHeartbeats + data.nightlyHeartbeats;
+  rows.push({
+    phase: "generate (SQL, + vacuum analyze)",
+    ms: gen.ms,
+    detail: `${formatCount(data.historyHeartbeats)} history (${data.firstDay}..${data.lastDay}) + ${formatCount(data.nightlyHeartbeats)} nightly (${data.nightlyDay})`,
+  });
+
+  // 2. The I/O floor and the set-based statement, on warm caches.
+  await client.query(SCAN_SQL);
+  const scan = await timed(() => client.query(SCAN_SQL));
+  rows.push({
+    phase: "scan (count + sum(length(entity)))",
+    ms: scan.ms,
+    detail: "every heartbeat read once",
+  });
+
+  const sqlClient = await db.connect();
+  cleanups.push(() => sqlClient.end());
+  if (o.explain) {
+    say("\nEXPLAIN ANALYZE of the set-based statement:");
+    say(await explainSetBasedTotals(sqlClient, data.firstDay, data.lastDay, o.sqlWorkMem));
+  }
+  const sqlCpuBefore = await backendCpu(client, db.name);
+  const sql = await timed(() => runSetBasedTotals(sqlClient, data.firstDay, data.lastDay, o.sqlWorkMem));
+  const sqlDbCpu = cpuBetween(sqlCpuBefore, await backendCpu(client, db.name));
+  rows.push({
+    phase: "sql (one set-based statement)",
+    ms: sql.ms,
+    detail: `${formatCount(sql.result)} totals; PostgreSQL CPU ${sqlDbCpu.toFixed(1)} s; work_mem ${o.sqlWorkMem}`,
+  });
+
+  // 3. The engine, full regenerate.
+  const profileDir = o.profile ? mkdtempSync(join(tmpdir(), "agg-bench-profile-")) : undefined;
+  const engineEnv: Record<string, string> = {
+    DATABASE_URL: db.url,
+    NATS_URL,
+    AGG_PREFIX: prefix,
+    // The engine's own nightly schedule would start `missing` batches of its own mid-measurement.
+    AGG_SCHEDULE: "off",
+    ...(o.concurrency !== undefined ? { AGG_CONCURRENCY: String(o.concurrency) } : {}),
+  };
+  const engine: EngineProcess = await startEngineWithFallback(
+    o.engine,
+    { name: `bench-${runId}`, env: engineEnv, cpuProfileDir: profileDir },
+    say,
+  );
+  let engineStopped = false;
+  cleanups.push(async () => {
+    if (!engineStopped) await engine.stop(5_000);
+  });
+  const sampler = new RssSampler(engine.pid);
+  cleanups.push(async () => sampler.stop());
+  const startRssMb = sampler.takePeak();
+  say(`engine ${engine.entry} pid ${engine.pid} started (RSS ${startRssMb} MB); full regenerate...`);
+
+  const measured = async (request: Record<string, unknown>) => {
+    const cpu0 = processCpuSeconds(engine.pid) ?? 0;
+    const db0 = await backendCpu(client, db.name);
+    const batch = await nats.runBatch(request, BATCH_TIMEOUT_MS);
+    const engineCpu = (processCpuSeconds(engine.pid) ?? 0) - cpu0;
+    const dbCpu = cpuBetween(db0, await backendCpu(client, db.name));
+    return { batch, engineCpu, dbCpu, peakRssMb: sampler.takePeak() };
+  };
+  const full = await measured({ mode: "regenerate", to: data.lastDay });
+  rows.push({
+    phase: "engine full (regenerate)",
+    ms: full.batch.ms,
+    detail: `${describeBatch(full.batch)}; engine CPU ${full.engineCpu.toFixed(1)} s, PostgreSQL CPU ${full.dbCpu.toFixed(1)} s; peak RSS ${full.peakRssMb} MB`,
+  });
+  const fullCheck = await compareWithReference(client, data.firstDay, data.lastDay);
+  rows.push({ phase: "check full: engine = sql", ms: null, detail: describeComparison(fullCheck) });
+
+  if (o.explain) {
+    const user = await busiestUser(client);
+    if (user) {
+      say(`\nEXPLAIN ANALYZE of the engine's queries for ${user.userId} (the busiest user):`);
+      for (const { label, plan } of await explainEngineQueries(client, user.userId, user.fromMs, user.toMs)) {
+        say(`-- ${label}\n${plan}\n`);
+      }
+    }
+  }
+
+  // 4. The nightly run after one more day.
+  await insertNightlyDay(client);
+  say("nightly day inserted; nightly run (missing)...");
+  const nightly = await measured({ mode: "missing" });
+  rows.push({
+    phase: "engine nightly (missing, +1 day)",
+    ms: nightly.batch.ms,
+    detail: `${describeBatch(nightly.batch)}; engine CPU ${nightly.engineCpu.toFixed(1)} s, PostgreSQL CPU ${nightly.dbCpu.toFixed(1)} s; peak RSS ${nightly.peakRssMb} MB`,
+  });
+  const sqlNightly = await timed(() =>
+    runSetBasedTotals(sqlClient, data.nightlyDay, data.nightlyDay, o.sqlWorkMem),
+  );
+  rows.push({
+    phase: "sql nightly (the statement, 1 day)",
+    ms: sqlNightly.ms,
+    detail: `${formatCount(sqlNightly.result)} totals; also the reference for the nightly check`,
+  });
+  const nightlyCheck = await compareWithReference(client, data.nightlyDay, data.nightlyDay);
+  rows.push({ phase: "check nightly: engine = sql", ms: null, detail: describeComparison(nightlyCheck) });
+
+  const peakRssMb = Math.round(
+    processMemoryMb(engine.pid)?.hwm ?? Math.max(full.peakRssMb, nightly.peakRssMb),
+  );
+  const warnings = engine.warnings();
+  await engine.stop();
+  engineStopped = true;
+  sampler.stop();
+
+  // 5. Throughput per instance count (issue 4).
+  const instanceRuns: InstancesRun[] = [];
+  for (const n of o.instances) {
+    // Same prefix as above: a new leases bucket would restart the fencing tokens below the
+    // ones stored in agg_user_fences, and the engines would be fenced out until they catch up.
+    await client.query("vacuum (analyze) summaries, summary_items");
+    const r = await runInstances(n, prefix, db.url, data, total, o, say);
+    instanceRuns.push(r);
+    rows.push({
+      phase: `instances: ${n}, full regenerate`,
+      ms: r.ms,
+      detail: `${r.state}; ${formatCount(r.heartbeatsPerSecond)} heartbeats/s`,
+    });
+  }
+
+  const totalsEqual = isExact(fullCheck) && isExact(nightlyCheck);
+  const completed = full.batch.final.state === "completed" && nightly.batch.final.state === "completed";
+  const engineOverSql = full.batch.ms / Math.max(1, sql.ms);
+  const nightlyOverFull = nightly.batch.ms / Math.max(1, full.batch.ms);
+  rows.push({
+    phase: "ratios",
+    ms: null,
+    detail: `engine/sql ${engineOverSql.toFixed(2)} (target <= 1.0), nightly/full ${nightlyOverFull.toFixed(3)} (target <= 0.05), engine/scan ${(full.batch.ms / Math.max(1, scan.ms)).toFixed(1)}`,
+  });
+
+  say("");
+  say(formatTable(rows));
+  say(describeMachineLine(machine));
+  for (const w of warnings.slice(0, 10)) say(`engine warning: ${JSON.stringify(w)}`);
+  for (const e of [...fullCheck.examples, ...nightlyCheck.examples]) say(`mismatch: ${e}`);
+  if (profileDir) printProfile(profileDir, say);
+
+  const result = {
+    heartbeats: total,
+    users: data.users,
+    days: o.days,
+    engineMs: full.batch.ms,
+    sqlMs: sql.ms,
+    scanMs: scan.ms,
+    nightlyMs: nightly.batch.ms,
+    engineOverSql: round(engineOverSql),
+    nightlyOverFull: round(nightlyOverFull, 4),
+    peakRssMb,
+    sqlNightlyMs: sqlNightly.ms,
+    totalsEqual,
+    historyHeartbeats: data.historyHeartbeats,
+    nightlyHeartbeats: data.nightlyHeartbeats,
+    firstDay: data.firstDay,
+    lastDay: data.lastDay,
+    nightlyDay: data.nightlyDay,
+    generateMs: gen.ms,
+    engineEntry: engine.entry,
+    concurrency: o.concurrency ?? (process.env.AGG_CONCURRENCY ? Number(process.env.AGG_CONCURRENCY) : null),
+    engineAcceptMs: full.batch.acceptMs,
+    engineCpuS: round(full.engineCpu, 1),
+    engineDbCpuS: round(full.dbCpu, 1),
+    sqlDbCpuS: round(sqlDbCpu, 1),
+    nightlyEngineCpuS: round(nightly.engineCpu, 1),
+    engineStartRssMb: startRssMb,
+    fullPeakRssMb: full.peakRssMb,
+    nightlyPeakRssMb: nightly.peakRssMb,
+    batchStates: { full: full.batch.final.state, nightly: nightly.batch.final.state },
+    itemsCompared: fullCheck.itemsCompared + nightlyCheck.itemsCompared,
+    itemMismatches: fullCheck.itemMismatches + nightlyCheck.itemMismatches,
+    heartbeatCountMismatches: fullCheck.heartbeatCountMismatches + nightlyCheck.heartbeatCountMismatches,
+    missingOrDoubledDays: fullCheck.missingOrDoubledDays + nightlyCheck.missingOrDoubledDays,
+    sqlWorkMem: o.sqlWorkMem,
+    instances: instanceRuns,
+    machine,
+    ...(o.keep ? { database: db.name } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return totalsEqual && completed ? 0 : 1;
+}
+
+/** Full regenerates of every day with `n` engine instances sharing one prefix. */
+async function runInstances(
+  n: number,
+  prefix: string,
+  url: string,
+  data: DatasetStats,
+  heartbeats: number,
+  o: BenchOptions,
+  say: (line: string) => void,
+): Promise<InstancesRun> {
+  const nats = await ContractClient.connect(NATS_URL, prefix);
+  const engines: EngineProcess[] = [];
+  const tag = randomBytes(2).toString("hex");
+  try {
+    for (let i = 0; i < n; i++) {
+      engines.push(
+        await startEngineWithFallback(
+          o.engine,
+          {
+            name: `bench-${tag}-${n}x${i + 1}`,
+            env: {
+              DATABASE_URL: url,
+              NATS_URL,
+              AGG_PREFIX: prefix,
+              AGG_SCHEDULE: "off",
+              ...(o.concurrency !== undefined ? { AGG_CONCURRENCY: String(o.concurrency) } : {}),
+            },
+          },
+          say,
+        ),
+      );
+    }
+    say(`${n} instance(s) started; full regenerate...`);
+    const batch = await nats.runBatch({ mode: "regenerate", to: data.nightlyDay }, BATCH_TIMEOUT_MS);
+    return {
+      instances: n,
+      ms: batch.ms,
+      heartbeatsPerSecond: Math.round(heartbeats / (batch.ms / 1000)),
+      state: batch.final.state,
+    };
+  } finally {
+    await Promise.all(engines.map((e) => e.stop(10_000)));
+    await nats.close();
+  }
+}
+
+function describeBatch(b: BatchRun): string {
+  const f = b.final;
+  return `${f.state}: ${f.done} done, ${f.skipped} skipped, ${f.failed} failed of ${f.users}; accepted in ${formatMs(b.acceptMs)}`;
+}
+
+function describeComparison(c: Comparison): string {
+  return isExact(c)
+    ? `exact: ${formatCount(c.itemsCompared)} non-zero items equal; num_heartbeats and days equal`
+    : `DIFFERENT: ${c.itemMismatches} of ${formatCount(c.itemsCompared)} items, ${c.heartbeatCountMismatches} num_heartbeats, ${c.missingOrDoubledDays} missing/doubled days`;
+}
+
+function describeMachineLine(m: MachineInfo): string {
+  return `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; NATS ${m.nats}; load average at start ${m.loadAverageAtStart}`;
+}
+
+function printProfile(dir: string, say: (line: string) => void): void {
+  const summary = summarizeCpuProfile(dir);
+  if (!summary) {
+    say(`no .cpuprofile in ${dir}`);
+    return;
+  }
+  say(`\nengine CPU profile ${summary.file} (${formatMs(summary.totalMs)} of wall time), self time by area:`);
+  for (const a of summary.areas)
+    say(`  ${String(a.ms).padStart(7)} ms  ${(a.share * 100).toFixed(1).padStart(5)} %  ${a.name}`);
+  say("top functions by self time:");
+  for (const f of summary.functions) {
+    say(`  ${String(f.ms).padStart(7)} ms  ${(f.share * 100).toFixed(1).padStart(5)} %  ${f.name}`);
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | "help";
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options === "help") {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  const o = options;
+  const say = (line: string) => {
+    if (!o.jsonOnly) process.stderr.write(`${line}\n`);
+  };
+  process.once("SIGINT", () => {
+    process.stderr.write("bench: interrupted; cleaning up\n");
+    void cleanUp().finally(() => process.exit(130));
+  });
+  try {
+    return await run(o, say);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error)?.stack ?? error}\n`);
+    process.stdout.write(`${JSON.stringify({ error: String((error as Error)?.message ?? error) })}\n`);
+    return 1;
+  } finally {
+    await cleanUp();
+  }
+}
+
+process.exitCode = await main();

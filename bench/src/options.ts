@@ -1,0 +1,141 @@
+/** Command-line options of `pnpm bench`. */
+
+export interface BenchOptions {
+  /** Users generated. */
+  readonly users: number;
+  /** Complete local days of history before the nightly day. */
+  readonly days: number;
+  /** Heartbeats wanted in total (history plus the nightly day), approximately. */
+  readonly heartbeats: number;
+  /** Engine instance counts to measure throughput with (issue 4); empty: skip. */
+  readonly instances: readonly number[];
+  /** Keep the database (and print its URL) instead of dropping it. */
+  readonly keep: boolean;
+  /** Print only the JSON line on stdout; nothing on stderr but errors. */
+  readonly jsonOnly: boolean;
+  /** Run the engine with `--cpu-prof` and summarise where its CPU time went. */
+  readonly profile: boolean;
+  /** Print the set-based statement's `EXPLAIN ANALYZE` and one user's engine queries' plans. */
+  readonly explain: boolean;
+  /** `AGG_CONCURRENCY` of the engine; undefined: the engine's default (or the environment's). */
+  readonly concurrency: number | undefined;
+  /** Which engine program to start: the bundle, the sources under tsx, or the bundle if it loads. */
+  readonly engine: "dist" | "src" | "auto";
+  /** `work_mem` of the set-based statement's session. */
+  readonly sqlWorkMem: string;
+  /** Seed of the data set's PRNG (PostgreSQL `setseed`), in [-1, 1]. */
+  readonly seed: number;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  users: 400,
+  days: 30,
+  heartbeats: 1_000_000,
+  instances: [],
+  keep: false,
+  jsonOnly: false,
+  profile: false,
+  explain: false,
+  concurrency: undefined,
+  engine: "auto",
+  sqlWorkMem: "256MB",
+  seed: 0.42,
+};
+
+export const USAGE = `usage: pnpm bench [options]
+  --users N          users to generate (default ${DEFAULT_OPTIONS.users})
+  --days N           days of history before the nightly day (default ${DEFAULT_OPTIONS.days})
+  --heartbeats N     heartbeats in total, approximately (default ${DEFAULT_OPTIONS.heartbeats})
+  --instances 1,2,3  also measure a full regenerate with that many engine instances
+  --concurrency N    AGG_CONCURRENCY of each engine instance (default: the engine's)
+  --engine dist|src|auto  the bundled engine, its sources under tsx, or dist if it loads (default auto)
+  --sql-work-mem M   work_mem of the set-based statement (default ${DEFAULT_OPTIONS.sqlWorkMem})
+  --seed X           PRNG seed in [-1, 1] (default ${DEFAULT_OPTIONS.seed})
+  --profile          run the engine with --cpu-prof and print where its CPU time went
+  --explain          print EXPLAIN ANALYZE of the set-based statement and of one user's engine queries
+  --keep             keep the database agg_bench_<id> (its URL goes to stderr)
+  --json-only        nothing on stderr but errors; the JSON line on stdout
+Environment: DATABASE_URL (server to create agg_bench_* databases on; default
+postgres://postgres@127.0.0.1:5432/postgres), NATS_URL (default nats://127.0.0.1:4222).`;
+
+/** A bad command line; main prints the message and the usage, and exits 2. */
+export class UsageError extends Error {
+  readonly code = "USAGE";
+}
+
+/**
+ * Parses `argv` (without node and the script).
+ * @throws {UsageError} on an unknown flag or a bad value.
+ */
+export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
+  const o: { -readonly [K in keyof BenchOptions]: BenchOptions[K] } = { ...DEFAULT_OPTIONS };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--help":
+      case "-h":
+        return "help";
+      case "--users":
+        o.users = positiveInt(flag, value());
+        break;
+      case "--days":
+        o.days = positiveInt(flag, value());
+        break;
+      case "--heartbeats":
+        o.heartbeats = positiveInt(flag, value());
+        break;
+      case "--instances":
+        o.instances = value()
+          .split(",")
+          .map((s) => positiveInt(flag, s.trim()));
+        break;
+      case "--concurrency":
+        o.concurrency = positiveInt(flag, value());
+        break;
+      case "--engine": {
+        const v = value();
+        if (v !== "dist" && v !== "src" && v !== "auto") throw new UsageError(`--engine: dist, src or auto`);
+        o.engine = v;
+        break;
+      }
+      case "--sql-work-mem": {
+        const v = value();
+        if (!/^\d+(kB|MB|GB)$/.test(v)) throw new UsageError(`--sql-work-mem: like 64MB, got ${v}`);
+        o.sqlWorkMem = v;
+        break;
+      }
+      case "--seed": {
+        const v = Number(value());
+        if (!Number.isFinite(v) || v < -1 || v > 1) throw new UsageError("--seed: a number in [-1, 1]");
+        o.seed = v;
+        break;
+      }
+      case "--profile":
+        o.profile = true;
+        break;
+      case "--explain":
+        o.explain = true;
+        break;
+      case "--keep":
+        o.keep = true;
+        break;
+      case "--json-only":
+        o.jsonOnly = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  return o;
+}
+
+function positiveInt(flag: string, text: string): number {
+  const n = Number(text.replace(/_/g, ""));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: a positive integer, got ${text}`);
+  return n;
+}
