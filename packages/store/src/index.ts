@@ -34,7 +34,7 @@ export {
   findDuplicateSummaries,
   SUMMARY_UNIQUE_INDEX,
 } from "./migration/summary-uniqueness";
-export { claimFence, type Fence } from "./repository/fence-repository";
+export { advanceFence, claimFence, type Fence } from "./repository/fence-repository";
 export {
   DEFAULT_HEARTBEAT_PAGE_SIZE,
   firstHeartbeatTime,

@@ -9,7 +9,7 @@ import {
   type UserJob,
   userAggregatorMachine,
 } from "@agg/machines";
-import { claimFence } from "@agg/store";
+import { advanceFence } from "@agg/store";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import {
@@ -36,6 +36,8 @@ interface UserEntry {
   readonly waiting: UserJob[];
   /** The next attempt to take a lease that another instance holds. */
   retry?: NodeJS.Timeout;
+  /** This tenure's fencing token, checked by every day write. */
+  fenceToken?: bigint;
 }
 
 /**
@@ -198,7 +200,9 @@ export class UserActors {
     let lease: Lease | null = null;
     try {
       lease = await leases.tryAcquire(leaseKey("user", userId), () => this.onLeaseLost(userId));
-      if (lease) await claimFence(work.db, userId, lease.token, instance);
+      // The database hands out the fencing token (it only grows, whatever
+      // happens to the lease bucket); holding the lease is what allows asking.
+      if (lease) entry.fenceToken = await advanceFence(work.db, userId, instance);
     } catch (err) {
       log.warn({ err, userId }, "could not take the user's lease; retrying later");
       if (lease) await leases.release(lease);
@@ -252,10 +256,11 @@ export class UserActors {
   }
 
   private writerFor(userId: string): UserWriter | undefined {
-    const lease = this.users.get(userId)?.lease;
-    if (!lease) return undefined;
+    const entry = this.users.get(userId);
+    const lease = entry?.lease;
+    if (!lease || entry.fenceToken === undefined) return undefined;
     return {
-      fence: { token: lease.token, holder: this.opts.instance },
+      fence: { token: entry.fenceToken, holder: this.opts.instance },
       assertLeaseHeld: () => {
         if (!lease.held || Date.now() > lease.validUntil) {
           throw new LeaseLostError(`lease on user ${userId} expired or lost`);

@@ -58,7 +58,7 @@ export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<Use
  * process must not trust a lease it can no longer renew).
  */
 export interface UserWriter {
-  readonly fence: { readonly token: number; readonly holder: string };
+  readonly fence: { readonly token: bigint; readonly holder: string };
   assertLeaseHeld(): void;
 }
 

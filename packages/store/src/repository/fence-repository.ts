@@ -56,3 +56,30 @@ function tokenText(token: bigint | number): string {
   }
   return String(token);
 }
+
+/**
+ * Starts a new tenure over `userId`'s summaries: the stored token goes up by
+ * one and is returned, so every earlier holder's token is now stale and its
+ * writes are refused (`replaceDays` with `fence`). The token is assigned here,
+ * by the database, so it only ever grows, whatever happens to the lease store
+ * (a new NATS bucket restarts its revisions; tokens taken from it would then
+ * fall below the stored ones and fence every writer out).
+ *
+ * Call it only while holding the user's lease: the lease decides who may
+ * start a tenure, the token makes a lapsed holder harmless.
+ *
+ * @example
+ * ```ts
+ * const token = await advanceFence(db, "alice", "engine-1");
+ * await replaceDays(db, days, { fence: { token, holder: "engine-1" } });
+ * ```
+ */
+export async function advanceFence(db: Kysely<Database>, userId: string, holder: string): Promise<bigint> {
+  const row = await sql<{ token: string }>`
+    insert into agg_user_fences as f (user_id, token, holder, updated_at)
+    values (${userId}, 1, ${holder}, now())
+    on conflict (user_id) do update
+      set token = f.token + 1, holder = excluded.holder, updated_at = excluded.updated_at
+    returning token::text as token`.execute(db);
+  return BigInt(row.rows[0]!.token);
+}
