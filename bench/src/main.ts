@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type BatchScaleResult, runBatchScale } from "./batch-scale";
 import {
   type BenchDatabase,
   backendCpu,
@@ -277,6 +278,40 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   return totalsEqual && completed ? 0 : 1;
 }
 
+/** `--batch-scale`: one fresh database and one nightly batch per user count. */
+async function runBatchScales(o: BenchOptions, say: (line: string) => void): Promise<number> {
+  const results: BatchScaleResult[] = [];
+  let machine: MachineInfo | undefined;
+  for (const users of o.batchScale) {
+    const db = await createBenchDatabase();
+    try {
+      say(`database ${db.name}`);
+      await migrate(db.url);
+      const prefix = `aggbench${randomBytes(4).toString("hex")}`;
+      if (!machine) {
+        const client = await db.connect();
+        const nats = await ContractClient.connect(NATS_URL, prefix);
+        machine = await describeMachine(client, nats.serverVersion);
+        await nats.close();
+        await client.end();
+      }
+      const r = await runBatchScale(db, users, prefix, NATS_URL, o, say);
+      results.push(r);
+      say(
+        `batch scale ${formatCount(users)} users (${formatCount(r.usersWithWork)} with a new day): ` +
+          `accepted in ${formatMs(r.acceptMs)}, ${r.state} in ${formatMs(r.ms)}; engine CPU ${r.engineCpuS} s, ` +
+          `PostgreSQL CPU ${r.postgresCpuS} s; RSS ${r.engineStartRssMb} MB at start, peak ${r.peakRssMb} MB; ` +
+          `${formatCount(r.usersSummarised)} users have yesterday's summary`,
+      );
+    } finally {
+      if (o.keep) process.stderr.write(`bench: kept database ${db.name}: ${db.url}\n`);
+      else await db.drop();
+    }
+  }
+  process.stdout.write(`${JSON.stringify({ batchScale: results, machine })}\n`);
+  return results.every((r) => r.state === "completed" && r.usersSummarised === r.users) ? 0 : 1;
+}
+
 /** Full regenerates of every day with `n` engine instances sharing one prefix. */
 async function runInstances(
   n: number,
@@ -377,7 +412,7 @@ async function main(): Promise<number> {
     void cleanUp().finally(() => process.exit(130));
   });
   try {
-    return await run(o, say);
+    return o.batchScale.length > 0 ? await runBatchScales(o, say) : await run(o, say);
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error)?.stack ?? error}\n`);
     process.stdout.write(`${JSON.stringify({ error: String((error as Error)?.message ?? error) })}\n`);

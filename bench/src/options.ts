@@ -7,6 +7,8 @@ export interface BenchOptions {
   readonly days: number;
   /** Heartbeats wanted in total (history plus the nightly day), approximately. */
   readonly heartbeats: number;
+  /** Instead of the comparison: nightly batches over this many users each (issue 6, batch scale). */
+  readonly batchScale: readonly number[];
   /** Engine instance counts to measure throughput with (issue 4); empty: skip. */
   readonly instances: readonly number[];
   /** Keep the database (and print its URL) instead of dropping it. */
@@ -31,6 +33,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   users: 400,
   days: 30,
   heartbeats: 1_000_000,
+  batchScale: [],
   instances: [],
   keep: false,
   jsonOnly: false,
@@ -47,6 +50,8 @@ export const USAGE = `usage: pnpm bench [options]
   --days N           days of history before the nightly day (default ${DEFAULT_OPTIONS.days})
   --heartbeats N     heartbeats in total, approximately (default ${DEFAULT_OPTIONS.heartbeats})
   --instances 1,2,3  also measure a full regenerate with that many engine instances
+  --batch-scale 10000,100000  instead of the comparison: a nightly batch over that many
+                     users (95 % up to date), its acceptance time, duration and peak RSS
   --concurrency N    AGG_CONCURRENCY of each engine instance (default: the engine's)
   --engine dist|src|auto  the bundled engine, its sources under tsx, or dist if it loads (default auto)
   --sql-work-mem M   work_mem of the set-based statement (default ${DEFAULT_OPTIONS.sqlWorkMem})
@@ -91,6 +96,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
         break;
       case "--instances":
         o.instances = value()
+          .split(",")
+          .map((s) => positiveInt(flag, s.trim()));
+        break;
+      case "--batch-scale":
+        o.batchScale = value()
           .split(",")
           .map((s) => positiveInt(flag, s.trim()));
         break;
