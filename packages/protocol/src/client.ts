@@ -65,7 +65,7 @@ export interface WatchOptions {
 
 /** Options of {@link AggClient.waitForBatch}. */
 export interface WaitOptions {
-  /** Called with the status whenever progress is seen (from events or polls), once per distinct count. */
+  /** Called with the status each time the batch's counted users grow (from events or polls). */
   readonly onProgress?: (status: BatchStatus) => void;
   /** Gives up with a {@link WaitTimeoutError} after this long. Default: waits as long as the batch runs. */
   readonly timeoutMs?: number;
@@ -179,7 +179,7 @@ export class AggClient {
     const events = options.events ?? this.watchBatch(batchId);
     const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     let last: BatchStatus | undefined;
-    let lastKey = "";
+    let reported = -1;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let pollTimer: NodeJS.Timeout | undefined;
@@ -199,9 +199,11 @@ export class AggClient {
       const seen = (status: BatchStatus) => {
         last = status;
         if (status.state !== "running") return finish(undefined, status);
-        const key = `${status.users}/${status.done}/${status.failed}/${status.skipped}`;
-        if (key === lastKey) return;
-        lastKey = key;
+        // Counts only grow within a batch. Events and polls race, so an older
+        // status can arrive after a newer one: only progress is reported.
+        const counted = status.done + status.failed + status.skipped;
+        if (counted <= reported) return;
+        reported = counted;
         try {
           options.onProgress?.(status);
         } catch (err) {
