@@ -1,18 +1,27 @@
+import type { BatchState, BatchStatus, UserOutcome } from "@agg/machines";
 import type { Database } from "@agg/store";
 import { type Kysely, sql } from "kysely";
 
-/** How one user of a batch ended. */
-export type UserOutcome = "done" | "failed" | "skipped";
-export type BatchState = "running" | "completed" | "failed" | "cancelled";
+/** The `agg.status` object (the coordinator machine's status type). */
+export type BatchCounts = BatchStatus;
 
-/** The `agg.status` object. */
-export interface BatchCounts {
-  readonly batchId: string;
-  readonly state: BatchState;
-  readonly users: number;
-  readonly done: number;
-  readonly failed: number;
-  readonly skipped: number;
+/** An ended batch's row: its counts were frozen when it ended. */
+function frozenCounts(row: {
+  id: string;
+  state: string;
+  users: number | bigint;
+  done: number | bigint;
+  failed: number | bigint;
+  skipped: number | bigint;
+}): BatchCounts {
+  return {
+    batchId: row.id,
+    state: row.state as BatchState,
+    users: Number(row.users),
+    done: Number(row.done),
+    failed: Number(row.failed),
+    skipped: Number(row.skipped),
+  };
 }
 
 export interface NewBatch {
@@ -121,17 +130,7 @@ export class BatchLedger {
       .where("id", "=", batchId)
       .executeTakeFirst();
     if (!batch) return null;
-    if (batch.state !== "running") {
-      // Counts were frozen when the batch ended.
-      return {
-        batchId,
-        state: batch.state as BatchState,
-        users: Number(batch.users),
-        done: Number(batch.done),
-        failed: Number(batch.failed),
-        skipped: Number(batch.skipped),
-      };
-    }
+    if (batch.state !== "running") return frozenCounts(batch);
     const counts = await this.countByStatus(batchId);
     return { batchId, state: "running", users: Number(batch.users), ...counts };
   }
@@ -267,13 +266,6 @@ export class BatchLedger {
       .where("state", "<>", "running")
       .where("final_published_at", "is", null)
       .execute();
-    return rows.map((b) => ({
-      batchId: b.id,
-      state: b.state as BatchState,
-      users: Number(b.users),
-      done: Number(b.done),
-      failed: Number(b.failed),
-      skipped: Number(b.skipped),
-    }));
+    return rows.map(frozenCounts);
   }
 }
