@@ -13,6 +13,12 @@ export {
   summarizeDays,
   UNKNOWN_KEY,
 } from "./day-aggregator";
+export {
+  type DayDuration,
+  type DayInterval,
+  dayIntervals,
+  summarizeDurations,
+} from "./day-durations";
 export { type DayPlan, type DayPlanInput, planDays } from "./day-planner";
 export {
   AggregatorFinishedError,
