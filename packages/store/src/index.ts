@@ -34,6 +34,7 @@ export {
   findDuplicateSummaries,
   SUMMARY_UNIQUE_INDEX,
 } from "./migration/summary-uniqueness";
+export { DEFAULT_DAYS_PER_QUERY, loadDayDurations } from "./repository/duration-repository";
 export { advanceFence, claimFence, type Fence } from "./repository/fence-repository";
 export {
   DEFAULT_HEARTBEAT_PAGE_SIZE,
@@ -48,7 +49,13 @@ export {
   replaceDays,
   type StoredSummary,
 } from "./repository/summary-repository";
-export { findKnownUsers, listUserIds, loadUserSettings } from "./repository/user-repository";
+export {
+  findKnownUsers,
+  listUserIds,
+  loadUserPlanInputs,
+  loadUserSettings,
+  type UserPlanInputs,
+} from "./repository/user-repository";
 export type {
   AggBatchesTable,
   AggBatchUsersTable,

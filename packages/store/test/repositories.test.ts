@@ -8,6 +8,7 @@ import {
   latestSummaryFrom,
   listSummaries,
   listUserIds,
+  loadUserPlanInputs,
   loadUserSettings,
   replaceDay,
   replaceDays,
@@ -98,6 +99,34 @@ describe.each(storeFactories)("repositories on $kind", ({ open }) => {
       });
       expect(await loadUserSettings(t.db, "u-null")).toMatchObject({ timeZone: "UTC", timeoutMs: 600_000 });
       expect(await loadUserSettings(t.db, "ghost")).toBeNull();
+    });
+
+    it("loads the plan inputs in one query: the same settings, first heartbeat and latest summary", async () => {
+      await insertUser(t.db, "u-plan", { location: "Asia/Kolkata" });
+      await t.db
+        .insertInto("language_mappings")
+        .values([
+          { user_id: "u-plan", extension: "js", language: "JS" },
+          { user_id: "u-plan", extension: "", language: "Nothing" },
+        ])
+        .execute();
+      const none = await loadUserPlanInputs(t.db, "u-plan", true);
+      expect(none).toEqual({
+        settings: await loadUserSettings(t.db, "u-plan"),
+        firstHeartbeatTime: null,
+        latestSummaryFrom: null,
+      });
+      expect(none!.settings.languageMappings).toEqual([{ extension: "js", language: "JS" }]);
+      await insertHeartbeats(t.db, "u-plan", [{ time: T0 + 5 * DAY + 7 }, { time: T0 + 2 * DAY + 123 }]);
+      await replaceDays(t.db, [summary("u-plan", 3, 0), summary("u-plan", 4, 0)]);
+      expect(await loadUserPlanInputs(t.db, "u-plan", true)).toMatchObject({
+        firstHeartbeatTime: T0 + 2 * DAY + 123,
+        latestSummaryFrom: T0 + 4 * DAY,
+      });
+      expect(await loadUserPlanInputs(t.db, "u-plan", false)).toMatchObject({ latestSummaryFrom: null });
+      expect(await loadUserPlanInputs(t.db, "ghost", true)).toBeNull();
+      // A user without mappings gets none (json_agg over no rows is NULL).
+      expect((await loadUserPlanInputs(t.db, "u-null", false))!.settings.languageMappings).toEqual([]);
     });
   });
 
@@ -204,9 +233,17 @@ describe.each(storeFactories)("repositories on $kind", ({ open }) => {
       expect(await latestSummaryFrom(t.db, "ghost")).toBeNull();
       const items = await t.db
         .selectFrom("summary_items")
+        .innerJoin("summaries", "summaries.id", "summary_items.summary_id")
+        .where("summaries.user_id", "=", "s-one")
         .select((eb) => eb.fn.countAll().as("n"))
         .executeTakeFirst();
       expect(Number(items?.n)).toBe(6);
+      const orphans = await t.db
+        .selectFrom("summary_items")
+        .where("summary_id", "not in", (eb) => eb.selectFrom("summaries").select("id"))
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirst();
+      expect(Number(orphans?.n)).toBe(0);
     });
 
     it("writes a day without heartbeats as a row with no items", async () => {

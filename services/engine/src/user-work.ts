@@ -1,21 +1,19 @@
 import {
-  addDays,
-  createDayAggregator,
   type DayPlan,
   type DayRange,
   type DaySummary,
+  dayIntervals,
   planDays,
-  startOfLocalDay,
+  summarizeDurations,
   type UserSettings,
 } from "@agg/core";
 import type { UserJob } from "@agg/machines";
 import {
   type Database,
-  firstHeartbeatTime,
-  latestSummaryFrom,
+  loadDayDurations,
+  loadUserPlanInputs,
   loadUserSettings,
   replaceDays,
-  streamHeartbeats,
 } from "@agg/store";
 import type { Kysely } from "kysely";
 
@@ -26,7 +24,7 @@ export interface UserWorkDeps {
   readonly now: () => number;
 }
 
-/** Days written per transaction: each day is still replaced atomically, fewer round trips. */
+/** Days summed per query and written per transaction: each day is still replaced atomically. */
 const DAYS_PER_WRITE = 31;
 
 /** A plan, plus the settings it was made with (the aggregation needs them again). */
@@ -34,20 +32,17 @@ export type UserPlan = DayPlan & { readonly settings?: UserSettings };
 
 /** Decides which days the job covers for this user. */
 export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<UserPlan> {
-  const settings = await loadUserSettings(deps.db, job.userId);
-  if (!settings) return { kind: "no-heartbeats" };
-  const [first, latest] = await Promise.all([
-    firstHeartbeatTime(deps.db, job.userId),
-    job.mode === "missing" ? latestSummaryFrom(deps.db, job.userId) : Promise.resolve(null),
-  ]);
+  const inputs = await loadUserPlanInputs(deps.db, job.userId, job.mode === "missing");
+  if (!inputs) return { kind: "no-heartbeats" };
+  const { settings } = inputs;
   const plan = planDays({
     mode: job.mode,
     ...(job.from !== undefined ? { from: job.from } : {}),
     ...(job.to !== undefined ? { to: job.to } : {}),
     timeZone: settings.timeZone,
     nowMs: deps.now(),
-    latestSummaryFrom: latest,
-    firstHeartbeatTime: first,
+    latestSummaryFrom: inputs.latestSummaryFrom,
+    firstHeartbeatTime: inputs.firstHeartbeatTime,
   });
   return { ...plan, settings };
 }
@@ -70,8 +65,11 @@ export interface AggregationProgress {
 }
 
 /**
- * Streams the user's heartbeats of `range` through the core and replaces each
- * finished day. Memory holds one page of heartbeats and at most a month of days.
+ * Summarises the user's days of `range`, a month at a time: PostgreSQL credits
+ * the heartbeats and sums them per day and attribute combination
+ * (`loadDayDurations`), the core turns those sums into summaries, and each
+ * month is written in one fenced transaction. Memory holds one month of sums,
+ * however many heartbeats the user has.
  */
 export async function aggregateUserDays(
   deps: UserWorkDeps,
@@ -84,39 +82,21 @@ export async function aggregateUserDays(
 ): Promise<AggregationProgress> {
   const user = settings ?? (await loadUserSettings(deps.db, job.userId));
   if (!user) throw new Error(`user ${job.userId} no longer exists`);
-  const fromMs = startOfLocalDay(range.from, user.timeZone);
-  const toMs = startOfLocalDay(addDays(range.to, 1), user.timeZone);
-  const aggregator = createDayAggregator(user, range);
-  let unwritten: DaySummary[] = [];
+  const allDays = dayIntervals(range, user.timeZone);
+  const byEntity = user.languageMappings.length > 0;
   let heartbeats = 0;
   let days = 0;
-
-  const flush = async () => {
-    if (unwritten.length === 0) return;
+  for (let i = 0; i < allDays.length; i += DAYS_PER_WRITE) {
+    signal.throwIfAborted();
+    const month = allDays.slice(i, i + DAYS_PER_WRITE);
+    const durations = await loadDayDurations(deps.db, job.userId, month, user.timeoutMs, byEntity);
+    for (const d of durations) heartbeats += d.heartbeats;
+    const written = summarizeDurations(user, month, durations);
     signal.throwIfAborted();
     writer?.assertLeaseHeld();
-    const writing = unwritten;
-    unwritten = [];
-    await replaceDays(deps.db, writing, writer ? { fence: writer.fence } : {});
-    days += writing.length;
-    onProgress({ days, heartbeats, written: writing });
-  };
-
-  for await (const page of streamHeartbeats(deps.db, job.userId, fromMs, toMs)) {
-    signal.throwIfAborted();
-    heartbeats += page.length;
-    for (const hb of page) {
-      const finished = aggregator.push(hb);
-      for (const day of finished) unwritten.push(day);
-    }
-    if (unwritten.length >= DAYS_PER_WRITE) await flush();
-  }
-  for (const day of aggregator.finish()) unwritten.push(day);
-  while (unwritten.length > 0) {
-    const rest = unwritten.slice(DAYS_PER_WRITE);
-    unwritten = unwritten.slice(0, DAYS_PER_WRITE);
-    await flush();
-    unwritten = rest;
+    await replaceDays(deps.db, written, writer ? { fence: writer.fence } : {});
+    days += written.length;
+    onProgress({ days, heartbeats, written });
   }
   return { days, heartbeats, written: [] };
 }

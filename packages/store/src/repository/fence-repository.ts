@@ -2,6 +2,7 @@ import { type Kysely, sql } from "kysely";
 import { FencedOutError } from "../fenced-out-error";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
+import { lockKey } from "./advisory-lock";
 
 /** A fencing token and who holds it: proof of the lease a writer acts under. */
 export interface Fence {
@@ -32,11 +33,18 @@ export async function claimFence(
   userId: string,
   token: bigint | number,
   holder: string,
+  opts: ClaimFenceOptions = {},
 ): Promise<void> {
   const text = tokenText(token);
+  // The lock is taken first (the insert reads from it); ON CONFLICT then judges the
+  // latest committed token, not the statement's snapshot, so the check is current.
+  const lock = opts.lockUserSummaries
+    ? sql`pg_advisory_xact_lock(${lockKey.userSummaries}, hashtext(${userId}))`
+    : sql`null`;
   const claimed = await sql<{ token: string }>`
+    with lock as (select ${lock} as taken)
     insert into agg_user_fences as f (user_id, token, holder, updated_at)
-    values (${userId}, cast(${text} as bigint), ${holder}, now())
+    select ${userId}, cast(${text} as bigint), ${holder}, now() from lock
     on conflict (user_id) do update
       set token = excluded.token, holder = excluded.holder, updated_at = excluded.updated_at
       where f.token < excluded.token or (f.token = excluded.token and f.holder = excluded.holder)
@@ -48,6 +56,15 @@ export async function claimFence(
     .where("user_id", "=", userId)
     .executeTakeFirst();
   throw new FencedOutError(userId, text, current ?? null);
+}
+
+/** Options of {@link claimFence}. */
+export interface ClaimFenceOptions {
+  /**
+   * Also take the user's summaries lock (`lockUserSummaries`) in the same
+   * statement: one round trip where a writer needs both. @internal
+   */
+  readonly lockUserSummaries?: boolean;
 }
 
 function tokenText(token: bigint | number): string {

@@ -1,5 +1,5 @@
 import type { DaySummary, SummaryItem, SummaryItemType } from "@agg/core";
-import type { Expression, ExpressionBuilder, Kysely, SqlBool } from "kysely";
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
 import { toEpochMs, toNumber } from "../timestamp";
@@ -23,8 +23,8 @@ export interface StoredSummary {
   readonly items: readonly SummaryItem[];
 }
 
-/** Rows per multi-row INSERT: 4 parameters a row stays far below PostgreSQL's 65 535. */
-const ROWS_PER_INSERT = 5_000;
+/** Days per INSERT statement (their items travel in the same `jsonb` parameter). */
+const DAYS_PER_INSERT = 1_000;
 /** `[from, to)` ranges per DELETE (two parameters each). */
 const RANGES_PER_DELETE = 1_000;
 /** Summary ids per `in (...)` list when reading items. */
@@ -64,10 +64,10 @@ export async function replaceDay(
 }
 
 /**
- * `replaceDay` for many days of ONE user in one transaction (one lock, one
- * fence check, one delete per run of adjacent days, chunked multi-row
- * inserts): much faster when writing a month at a time. Each day is still
- * replaced as a whole; the days must not overlap.
+ * `replaceDay` for many days of ONE user in one transaction (the lock and the
+ * fence check in one statement, one delete, one insert of days and items):
+ * much faster when writing a month at a time. Each day is still replaced as a
+ * whole; the days must not overlap.
  *
  * @throws {InvalidInputError} when the summaries belong to several users or overlap.
  * @throws {FencedOutError} see `replaceDay`.
@@ -82,59 +82,85 @@ export async function replaceDays(
   const userId = validate(days);
   const ranges = mergeAdjacent(days);
 
+  // Four round trips whatever the days: lock + fence, delete, insert, commit.
   await db.transaction().execute(async (trx) => {
-    await lockUserSummaries(trx, userId);
-    if (opts.fence) await claimFence(trx, userId, opts.fence.token, opts.fence.holder);
-
+    if (opts.fence) {
+      await claimFence(trx, userId, opts.fence.token, opts.fence.holder, { lockUserSummaries: true });
+    } else {
+      await lockUserSummaries(trx, userId);
+    }
     for (let i = 0; i < ranges.length; i += RANGES_PER_DELETE) {
-      const inRanges = whereFromTimeIn(ranges.slice(i, i + RANGES_PER_DELETE));
-      // Items explicitly, not only through ON DELETE CASCADE: an existing Wakapi database may lack the cascade.
-      await trx
-        .deleteFrom("summary_items")
-        .where("summary_id", "in", (eb) =>
-          eb
-            .selectFrom("summaries")
-            .select("summaries.id")
-            .where("summaries.user_id", "=", userId)
-            .where(inRanges),
-        )
-        .execute();
-      await trx.deleteFrom("summaries").where("summaries.user_id", "=", userId).where(inRanges).execute();
+      await deleteSummaries(trx, userId, ranges.slice(i, i + RANGES_PER_DELETE));
     }
-
-    const idByFrom = new Map<number, number>();
-    for (let i = 0; i < days.length; i += ROWS_PER_INSERT) {
-      const inserted = await trx
-        .insertInto("summaries")
-        .values(
-          days.slice(i, i + ROWS_PER_INSERT).map((d) => ({
-            user_id: userId,
-            from_time: new Date(d.fromTime),
-            to_time: new Date(d.toTime),
-            num_heartbeats: d.numHeartbeats,
-          })),
-        )
-        .returning(["id", "from_time"])
-        .execute();
-      for (const row of inserted) idByFrom.set(toEpochMs(row.from_time), toNumber(row.id));
-    }
-
-    const items = days.flatMap((d) => {
-      const summaryId = idByFrom.get(d.fromTime)!;
-      return d.items.map((item) => ({
-        summary_id: summaryId,
-        type: item.type,
-        key: item.key,
-        total: item.total,
-      }));
-    });
-    for (let i = 0; i < items.length; i += ROWS_PER_INSERT) {
-      await trx
-        .insertInto("summary_items")
-        .values(items.slice(i, i + ROWS_PER_INSERT))
-        .execute();
+    for (let i = 0; i < days.length; i += DAYS_PER_INSERT) {
+      await insertSummaries(trx, userId, days.slice(i, i + DAYS_PER_INSERT));
     }
   });
+}
+
+/**
+ * Deletes the user's summaries starting in `ranges`, with their items, in one
+ * statement. Items explicitly, not only through ON DELETE CASCADE: an existing
+ * Wakapi database may lack the cascade (the foreign key is checked at the end
+ * of the statement, when both are gone).
+ */
+async function deleteSummaries(
+  trx: Kysely<Database>,
+  userId: string,
+  ranges: readonly [number, number][],
+): Promise<void> {
+  await trx
+    .with("doomed", (db) =>
+      db
+        .selectFrom("summaries")
+        .select("summaries.id")
+        .where("summaries.user_id", "=", userId)
+        .where(whereFromTimeIn(ranges)),
+    )
+    .with("doomed_items", (db) =>
+      db
+        .deleteFrom("summary_items")
+        .where("summary_id", "in", (eb) => eb.selectFrom("doomed").select("doomed.id")),
+    )
+    .deleteFrom("summaries")
+    .where("id", "in", (eb) => eb.selectFrom("doomed").select("doomed.id"))
+    .execute();
+}
+
+/**
+ * Inserts the days and their items in one statement, from one `jsonb`
+ * parameter: the summaries' new ids come back from the first insert and are
+ * joined to their items by `from_time` (unique among one user's days here).
+ * Times travel as epoch ms and become timestamps exactly.
+ */
+async function insertSummaries(
+  trx: Kysely<Database>,
+  userId: string,
+  days: readonly DaySummary[],
+): Promise<void> {
+  const payload = JSON.stringify(
+    days.map((d) => ({
+      f: d.fromTime,
+      t: d.toTime,
+      n: d.numHeartbeats,
+      i: d.items.map((item) => [item.type, item.key, item.total]),
+    })),
+  );
+  await sql`
+    with d as (
+      select timestamptz 'epoch' + d.f * interval '1 millisecond' as from_time,
+        timestamptz 'epoch' + d.t * interval '1 millisecond' as to_time, d.n, d.i
+      from jsonb_to_recordset(cast(${payload} as jsonb)) as d(f int8, t int8, n int8, i jsonb)
+    ),
+    s as (
+      insert into summaries (user_id, from_time, to_time, num_heartbeats)
+      select ${userId}, d.from_time, d.to_time, d.n from d
+      returning id, from_time
+    )
+    insert into summary_items (summary_id, type, key, total)
+    select s.id, (item ->> 0)::int2, item ->> 1, (item ->> 2)::int8
+    from s join d on d.from_time = s.from_time
+    cross join jsonb_array_elements(d.i) as item`.execute(trx);
 }
 
 /**

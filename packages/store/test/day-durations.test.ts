@@ -1,0 +1,124 @@
+import {
+  type DayRange,
+  dayIntervals,
+  type Heartbeat,
+  localDayOf,
+  summarizeDays,
+  summarizeDurations,
+  type UserSettings,
+} from "@agg/core";
+import {
+  type AggDatabase,
+  type Database,
+  InvalidInputError,
+  loadDayDurations,
+  loadUserSettings,
+  migrateToLatest,
+  openDatabase,
+  streamHeartbeats,
+} from "@agg/store";
+import { createTestDatabase, generateDataset, insertDataset, type TestDatabase } from "@agg/test-support";
+import { type Kysely, sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeFactories, type TestStore } from "./stores";
+
+const NOW = Date.UTC(2025, 2, 31, 12); // the data spans DST changes of both hemispheres
+
+async function readAll(db: Kysely<Database>, userId: string, range: DayRange, zone: string) {
+  const days = dayIntervals(range, zone);
+  const heartbeats: Heartbeat[] = [];
+  for await (const page of streamHeartbeats(db, userId, days[0]!.fromTime, days[days.length - 1]!.toTime)) {
+    heartbeats.push(...page);
+  }
+  return heartbeats;
+}
+
+/** The durations path, through the database, in chunks of `daysPerQuery` days. */
+async function viaDurations(db: Kysely<Database>, s: UserSettings, range: DayRange, daysPerQuery: number) {
+  const days = dayIntervals(range, s.timeZone);
+  const out = [];
+  for (let i = 0; i < days.length; i += daysPerQuery) {
+    const chunk = days.slice(i, i + daysPerQuery);
+    const rows = await loadDayDurations(db, s.userId, chunk, s.timeoutMs, s.languageMappings.length > 0);
+    out.push(...summarizeDurations(s, chunk, rows));
+  }
+  return out;
+}
+
+describe.each(storeFactories)("day durations on $kind", ({ open }) => {
+  let t: TestStore;
+  const data = generateDataset({ users: 12, days: 20, seed: 41, nowMs: NOW, perDay: 60 });
+
+  beforeAll(async () => {
+    t = await open();
+    await insertDataset(t.db, data);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it("give exactly the streaming reducer's summaries for every user, whatever the days per query", async () => {
+    let compared = 0;
+    for (const user of data.users) {
+      const s = (await loadUserSettings(t.db, user.id))!;
+      const times = data.heartbeats.filter((h) => h.userId === user.id).map((h) => h.time);
+      const range = { from: localDayOf(Math.min(...times), s.timeZone), to: localDayOf(NOW, s.timeZone) };
+      const expected = summarizeDays(s, range, await readAll(t.db, user.id, range, s.timeZone));
+      expect(expected.some((d) => d.items.length > 0)).toBe(true);
+      for (const perQuery of [1, 7, 31]) {
+        expect(await viaDurations(t.db, s, range, perQuery)).toEqual(expected);
+      }
+      compared += expected.length;
+    }
+    expect(compared).toBeGreaterThan(200);
+  });
+
+  it("returns nothing for a user without heartbeats in the days", async () => {
+    const days = dayIntervals({ from: "2020-01-01", to: "2020-01-03" }, "UTC");
+    expect(await loadDayDurations(t.db, data.users[0]!.id, days, 600_000, false)).toEqual([]);
+  });
+
+  it("refuses days that are not contiguous, and a bad timeout, before querying", async () => {
+    const [a, , c] = dayIntervals({ from: "2025-01-01", to: "2025-01-03" }, "UTC");
+    await expect(loadDayDurations(t.db, "u", [a!, c!], 600_000, false)).rejects.toThrow(InvalidInputError);
+    await expect(loadDayDurations(t.db, "u", [a!], 0, false)).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe("day durations on PostgreSQL with microsecond times", () => {
+  let testDb: TestDatabase;
+  let store: AggDatabase;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    store = await openDatabase({ url: testDb.url });
+    await migrateToLatest(store.db);
+    await store.db.insertInto("users").values({ id: "micro" }).execute();
+    // Not Wakapi's timestamptz(3): gaps must still be measured between floored milliseconds.
+    await sql`alter table heartbeats alter column time type timestamptz(6)`.execute(store.db);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await testDb?.drop();
+  });
+
+  it("credits the gaps between floored milliseconds, as the reducer sees the driver's times", async () => {
+    const times = ["00:00:00.000900", "00:00:01.000100", "00:00:01.999999", "00:00:03.500000"];
+    await store.db
+      .insertInto("heartbeats")
+      .values(
+        times.map((time, i) => ({
+          id: i + 1,
+          user_id: "micro",
+          entity: "x",
+          time: `2024-03-01T${time}Z`,
+          created_at: new Date(),
+        })),
+      )
+      .execute();
+    const days = dayIntervals({ from: "2024-03-01", to: "2024-03-01" }, "UTC");
+    const rows = await loadDayDurations(store.db, "micro", days, 600_000, false);
+    // 0 -> 1000 -> 1999 -> 3500 ms: credits 1000 + 999 + 1501, the last earns nothing.
+    expect(rows).toEqual([expect.objectContaining({ dayIndex: 0, creditedMs: 3500, heartbeats: 4 })]);
+  });
+});
