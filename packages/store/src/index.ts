@@ -28,7 +28,7 @@ export {
   migrateToLatest,
 } from "./migration/migrate";
 export { MigrationError } from "./migration/migration-error";
-export { MIGRATIONS } from "./migration/migrations";
+export { HEARTBEATS_COVERING_INDEX, MIGRATIONS } from "./migration/migrations";
 export {
   type DuplicateSummary,
   findDuplicateSummaries,

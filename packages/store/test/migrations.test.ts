@@ -1,6 +1,7 @@
 import {
   type AggDatabase,
   type Database,
+  HEARTBEATS_COVERING_INDEX,
   MIGRATIONS,
   migrateToLatest,
   openDatabase,
@@ -72,7 +73,7 @@ describe("migrateToLatest", () => {
     ]);
     expect(await indexNames(store.db)).toEqual(
       expect.arrayContaining([
-        "agg_heartbeats_user_time_id_idx",
+        HEARTBEATS_COVERING_INDEX,
         "agg_summary_items_summary_id_idx",
         SUMMARY_UNIQUE_INDEX,
         "agg_batch_users_batch_status_idx",
@@ -102,7 +103,7 @@ describe("migrateToLatest", () => {
     expect(indexesAfter).toEqual(expect.arrayContaining(indexesBefore));
     expect(indexesAfter.filter((i) => !indexesBefore.includes(i))).toEqual(
       expect.arrayContaining([
-        "agg_heartbeats_user_time_id_idx",
+        HEARTBEATS_COVERING_INDEX,
         "agg_summary_items_summary_id_idx",
         SUMMARY_UNIQUE_INDEX,
       ]),
@@ -197,7 +198,7 @@ describe("migrateToLatest", () => {
     expect((await migrateToLatest(store.db)).applied).toEqual(ALL_MIGRATIONS);
     expect(await migrateToLatest(store.db)).toEqual({ applied: [], duplicateSummaries: [], warnings: [] });
     expect(await indexNames(store.db)).toEqual(
-      expect.arrayContaining(["agg_heartbeats_user_time_id_idx", SUMMARY_UNIQUE_INDEX]),
+      expect.arrayContaining([HEARTBEATS_COVERING_INDEX, SUMMARY_UNIQUE_INDEX]),
     );
   });
 
@@ -214,7 +215,25 @@ describe("migrateToLatest", () => {
       return plan.rows;
     });
     const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
-    expect(plan).toContain("agg_heartbeats_user_time_id_idx");
+    expect(plan).toContain(HEARTBEATS_COVERING_INDEX);
     expect(plan).not.toContain("Sort");
+  });
+
+  it("makes a user's days of durations an index-only scan, and drops the index it replaces", async () => {
+    const { store } = await postgres({ wakapiFixture: true });
+    await migrateToLatest(store.db);
+    expect(await indexNames(store.db)).not.toContain("agg_heartbeats_user_time_id_idx");
+    await sql`vacuum heartbeats`.execute(store.db);
+    const rows = await store.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      await sql`set local enable_bitmapscan = off`.execute(trx);
+      const plan = await sql<{ "QUERY PLAN": string }>`
+        explain select time, id, project, language, editor, operating_system, machine, category from heartbeats
+        where user_id = 'u' and time >= now() - interval '31 days' and time < now()`.execute(trx);
+      return plan.rows;
+    });
+    expect(rows.map((r) => r["QUERY PLAN"]).join("\n")).toContain(
+      `Index Only Scan using ${HEARTBEATS_COVERING_INDEX}`,
+    );
   });
 });
