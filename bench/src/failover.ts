@@ -127,6 +127,8 @@ async function batchWithOneKill(
     .finally(() => {
       ended = true;
     });
+  // Awaited below, after the kill; until then a refused request must not count as unhandled.
+  batch.catch(() => undefined);
   while (!ended && progress < killPoint) await sleep(20);
   const kill = !ended && batchId ? await killBusiest(run, cluster, batchId, progress) : undefined;
   const { final } = await batch;
