@@ -16,6 +16,24 @@ export interface FinalEvent {
   readonly skipped: number;
 }
 
+/** A progress or final event of one batch, as `onEvent` of {@link ContractClient.runBatch} sees it. */
+export interface BatchEvent {
+  readonly type: string;
+  readonly batchId: string;
+  readonly users: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+/** One live user actor in an `agg.inspect` reply (the fields the benchmark reads). */
+export interface UserActorInfo {
+  readonly instance: string;
+  readonly userId?: string;
+  /** The machine's state, nested states dotted (`processingJob.aggregating`). */
+  readonly state: string;
+}
+
 /** A finished batch, timed from sending the request to receiving the final event. */
 export interface BatchRun {
   readonly ms: number;
@@ -42,10 +60,15 @@ export class ContractClient {
 
   /**
    * Sends `agg.request` and waits for the batch's final event (subscribed
-   * before the request, so a fast batch cannot finish unseen).
+   * before the request, so a fast batch cannot finish unseen). `onEvent` sees
+   * each of the batch's events once, in arrival order, from acceptance on.
    * @throws when the request is refused or no final event comes within `timeoutMs`.
    */
-  async runBatch(request: Record<string, unknown>, timeoutMs: number): Promise<BatchRun> {
+  async runBatch(
+    request: Record<string, unknown>,
+    timeoutMs: number,
+    onEvent?: (event: BatchEvent) => void,
+  ): Promise<BatchRun> {
     const sub = this.nc.subscribe(`${this.prefix}.batch.*`);
     const events: { subject: string; event: Record<string, unknown> }[] = [];
     let wake: (() => void) | undefined;
@@ -68,7 +91,12 @@ export class ContractClient {
       }
       const subject = `${this.prefix}.batch.${accepted.batchId}`;
       const deadline = started + timeoutMs;
+      let seen = 0;
       for (;;) {
+        for (; seen < events.length; seen++) {
+          const e = events[seen]!;
+          if (e.subject === subject) onEvent?.(e.event as unknown as BatchEvent);
+        }
         const final = events.find((e) => e.subject === subject && e.event.type === "final");
         if (final) {
           return {
@@ -88,6 +116,21 @@ export class ContractClient {
       sub.unsubscribe();
       await reading.catch(() => undefined);
     }
+  }
+
+  /**
+   * The user actors every engine instance has live (`agg.inspect`): an actor
+   * is listed only while its instance holds the user's lease.
+   */
+  async inspectUserActors(timeoutMs = 2_000): Promise<UserActorInfo[]> {
+    const reply = await this.nc.request(
+      `${this.prefix}.inspect`,
+      JSON.stringify({ machine: "userAggregator" }),
+      { timeout: timeoutMs },
+    );
+    const body = reply.json<{ actors?: UserActorInfo[]; error?: unknown }>();
+    if (!Array.isArray(body.actors)) throw new Error(`agg.inspect refused: ${JSON.stringify(body)}`);
+    return body.actors;
   }
 
   /**

@@ -22,6 +22,8 @@ export interface EngineProcessOptions {
 /** A started engine. */
 export interface EngineProcess {
   readonly pid: number;
+  /** Its `AGG_INSTANCE`: how `agg.inspect` and the engine's tables name it. */
+  readonly name: string;
   readonly entry: EngineEntry;
   /** Everything it printed on stderr and the non-JSON stdout lines, for error messages. */
   output(): string;
@@ -29,6 +31,8 @@ export interface EngineProcess {
   warnings(): Record<string, unknown>[];
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
   stop(graceMs?: number): Promise<number | string>;
+  /** SIGKILL, as a crash: no drain, no lease handed back. Resolves once it exited. */
+  kill(): Promise<number | string>;
 }
 
 /** Thrown when the engine exits or stays silent before logging "engine started". */
@@ -88,6 +92,7 @@ export function startEngine(opts: EngineProcessOptions): Promise<EngineProcess> 
   );
   const proc: EngineProcess = {
     pid: child.pid!,
+    name: opts.name,
     entry: opts.entry,
     output: () => text,
     warnings: () => warnings,
@@ -97,6 +102,10 @@ export function startEngine(opts: EngineProcessOptions): Promise<EngineProcess> 
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      return exited;
     },
   };
   return new Promise((resolve, reject) => {

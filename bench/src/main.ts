@@ -10,7 +10,8 @@
  *    `agg.request` regenerate for everyone, timed to the batch's final event,
  *    its RSS sampled; its summaries compared with the statement's totals;
  * 4. the nightly day inserted, `agg.request` missing, timed and checked the same way;
- * 5. optionally (`--instances`) full regenerates with 1, 2, ... instances.
+ * 5. optionally (`--instances`) full regenerates with 1, 2, ... instances, and
+ *    with 2 or more, failover recovery: busy instances SIGKILLed mid-batch.
  *
  * A table goes to stderr; the last stdout line is one JSON object. Exit 1 when
  * the engine's totals differ from the statement's (or a batch does not complete).
@@ -26,6 +27,7 @@ import {
   cpuBetween,
   createBenchDatabase,
   migrate,
+  type PgClient,
   timed,
 } from "./bench-database";
 import { type Comparison, compareWithReference, isExact } from "./compare";
@@ -34,8 +36,9 @@ import { summarizeCpuProfile } from "./cpu-profile";
 import { type DatasetStats, generateDataset, insertNightlyDay } from "./dataset";
 import { type EngineProcess, startEngineWithFallback } from "./engine-process";
 import { busiestUser, explainEngineQueries } from "./engine-queries";
+import { type FailoverResult, measureFailover } from "./failover";
 import { describeMachine, type MachineInfo } from "./machine";
-import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options";
+import { type BenchOptions, type FailoverTimeouts, parseOptions, USAGE, UsageError } from "./options";
 import { processCpuSeconds, processMemoryMb, RssSampler } from "./proc";
 import { formatCount, formatMs, formatTable, type ReportRow, round } from "./report";
 import { explainSetBasedTotals, runSetBasedTotals, SCAN_SQL } from "./set-based-sql";
@@ -44,12 +47,20 @@ const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 /** No batch of the benchmark may take longer than this. */
 const BATCH_TIMEOUT_MS = 30 * 60_000;
 
-/** Throughput of a full regenerate with `instances` engines. */
+/** Throughput of a full regenerate with `instances` engines, and failover recovery with as many. */
 interface InstancesRun {
   readonly instances: number;
   readonly ms: number;
   readonly heartbeatsPerSecond: number;
   readonly state: string;
+  /** One entry per `--failover-timeouts` pair; empty for 1 instance or `--failover-kills 0`. */
+  readonly failover: readonly FailoverRunResult[];
+}
+
+/** A failover run's recovery times, and whether its summaries were still exact afterwards. */
+interface FailoverRunResult extends FailoverResult {
+  /** Engine totals = SQL totals for every day, after the run's last batch. */
+  readonly exact: boolean;
 }
 
 /** Undo steps, run in reverse order on exit (and on Ctrl-C). */
@@ -126,17 +137,9 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
 
   // 3. The engine, full regenerate.
   const profileDir = o.profile ? mkdtempSync(join(tmpdir(), "agg-bench-profile-")) : undefined;
-  const engineEnv: Record<string, string> = {
-    DATABASE_URL: db.url,
-    NATS_URL,
-    AGG_PREFIX: prefix,
-    // The engine's own nightly schedule would start `missing` batches of its own mid-measurement.
-    AGG_SCHEDULE: "off",
-    ...(o.concurrency !== undefined ? { AGG_CONCURRENCY: String(o.concurrency) } : {}),
-  };
   const engine: EngineProcess = await startEngineWithFallback(
     o.engine,
-    { name: `bench-${runId}`, env: engineEnv, cpuProfileDir: profileDir },
+    { name: `bench-${runId}`, env: engineEnv(db.url, prefix, o), cpuProfileDir: profileDir },
     say,
   );
   let engineStopped = false;
@@ -203,23 +206,33 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   engineStopped = true;
   sampler.stop();
 
-  // 5. Throughput per instance count (issue 4).
+  // 5. Throughput and failover recovery per instance count (issue 4).
   const instanceRuns: InstancesRun[] = [];
   for (const n of o.instances) {
-    // Same prefix as above: a new leases bucket would restart the fencing tokens below the
-    // ones stored in agg_user_fences, and the engines would be fenced out until they catch up.
+    // Same prefix as above: the streams and buckets exist, as on a running cluster.
     await client.query("vacuum (analyze) summaries, summary_items");
-    const r = await runInstances(n, prefix, db.url, data, total, o, say);
-    instanceRuns.push(r);
+    const throughput = await runInstances(n, prefix, db.url, data, total, o, say);
     rows.push({
       phase: `instances: ${n}, full regenerate`,
-      ms: r.ms,
-      detail: `${r.state}; ${formatCount(r.heartbeatsPerSecond)} heartbeats/s`,
+      ms: throughput.ms,
+      detail: `${throughput.state}; ${formatCount(throughput.heartbeatsPerSecond)} heartbeats/s`,
     });
+    const failover: FailoverRunResult[] = [];
+    for (const timeouts of n >= 2 && o.failoverKills > 0 ? o.failoverTimeouts : []) {
+      const f = await runFailover(n, timeouts, { prefix, dbUrl: db.url, client, data, o, say });
+      failover.push(f);
+      rows.push({
+        phase: `instances: ${n}, failover (lease ${timeouts.leaseTtlMs}, ack ${timeouts.ackWaitMs})`,
+        ms: f.medianMs,
+        detail: describeFailover(f),
+      });
+    }
+    instanceRuns.push({ ...throughput, failover });
   }
 
   const totalsEqual = isExact(fullCheck) && isExact(nightlyCheck);
   const completed = full.batch.final.state === "completed" && nightly.batch.final.state === "completed";
+  const failoversHeld = instanceRuns.every((r) => r.failover.every(failoverHeld));
   const engineOverSql = full.batch.ms / Math.max(1, sql.ms);
   const nightlyOverFull = nightly.batch.ms / Math.max(1, full.batch.ms);
   rows.push({
@@ -275,7 +288,83 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
     ...(o.keep ? { database: db.name } : {}),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
-  return totalsEqual && completed ? 0 : 1;
+  return totalsEqual && completed && failoversHeld ? 0 : 1;
+}
+
+/** What a failover run shares with the rest of the benchmark. */
+interface FailoverContext {
+  /** The benchmark's prefix; each failover run derives its own from it. */
+  readonly prefix: string;
+  readonly dbUrl: string;
+  readonly client: PgClient;
+  readonly data: DatasetStats;
+  readonly o: BenchOptions;
+  readonly say: (line: string) => void;
+}
+
+/**
+ * Failover recovery with `n` instances under a prefix of their own: the
+ * leases bucket takes its TTL when it is created, so each lease TTL needs a
+ * bucket of its own (fencing tokens come from the database, so a new bucket
+ * cannot fence the engines out). Checks every day's totals afterwards.
+ */
+async function runFailover(
+  n: number,
+  timeouts: FailoverTimeouts,
+  { prefix, dbUrl, client, data, o, say }: FailoverContext,
+): Promise<FailoverRunResult> {
+  const failoverPrefix = `${prefix}fo${n}l${timeouts.leaseTtlMs}a${timeouts.ackWaitMs}`;
+  const nats = await ContractClient.connect(NATS_URL, failoverPrefix);
+  try {
+    say(
+      `${n} instance(s), failover: ${o.failoverKills} SIGKILLs, AGG_LEASE_TTL_MS ${timeouts.leaseTtlMs}, AGG_ACK_WAIT_MS ${timeouts.ackWaitMs}...`,
+    );
+    const env = engineEnv(dbUrl, failoverPrefix, o, {
+      AGG_LEASE_TTL_MS: String(timeouts.leaseTtlMs),
+      AGG_ACK_WAIT_MS: String(timeouts.ackWaitMs),
+    });
+    const result = await measureFailover({
+      instances: n,
+      kills: o.failoverKills,
+      timeouts,
+      request: { mode: "regenerate", to: data.nightlyDay },
+      batchTimeoutMs: BATCH_TIMEOUT_MS,
+      nats,
+      db: client,
+      startEngine: (name) => startEngineWithFallback(o.engine, { name, env }, say),
+      namePrefix: `bench-${randomBytes(2).toString("hex")}-fo${n}`,
+      say,
+    });
+    const check = await compareWithReference(client, data.firstDay, data.nightlyDay);
+    for (const e of check.examples) say(`mismatch after failover: ${e}`);
+    return { ...result, exact: isExact(check) };
+  } finally {
+    await nats.deleteEngineStreams();
+    await nats.close();
+  }
+}
+
+/** Every batch completed, every orphaned user found a new owner, and the summaries are exact. */
+function failoverHeld(f: FailoverRunResult): boolean {
+  return f.exact && f.unrecovered === 0 && f.batchStates.every((s) => s === "completed");
+}
+
+/** The environment of every engine the benchmark starts (CONTRACT.md: configured by environment only). */
+function engineEnv(
+  url: string,
+  prefix: string,
+  o: BenchOptions,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: url,
+    NATS_URL,
+    AGG_PREFIX: prefix,
+    // The engine's own nightly schedule would start `missing` batches of its own mid-measurement.
+    AGG_SCHEDULE: "off",
+    ...(o.concurrency !== undefined ? { AGG_CONCURRENCY: String(o.concurrency) } : {}),
+    ...extra,
+  };
 }
 
 /** `--batch-scale`: one fresh database and one nightly batch per user count. */
@@ -321,7 +410,7 @@ async function runInstances(
   heartbeats: number,
   o: BenchOptions,
   say: (line: string) => void,
-): Promise<InstancesRun> {
+): Promise<Omit<InstancesRun, "failover">> {
   const nats = await ContractClient.connect(NATS_URL, prefix);
   const engines: EngineProcess[] = [];
   const tag = randomBytes(2).toString("hex");
@@ -330,16 +419,7 @@ async function runInstances(
       engines.push(
         await startEngineWithFallback(
           o.engine,
-          {
-            name: `bench-${tag}-${n}x${i + 1}`,
-            env: {
-              DATABASE_URL: url,
-              NATS_URL,
-              AGG_PREFIX: prefix,
-              AGG_SCHEDULE: "off",
-              ...(o.concurrency !== undefined ? { AGG_CONCURRENCY: String(o.concurrency) } : {}),
-            },
-          },
+          { name: `bench-${tag}-${n}x${i + 1}`, env: engineEnv(url, prefix, o) },
           say,
         ),
       );
@@ -361,6 +441,19 @@ async function runInstances(
 function describeBatch(b: BatchRun): string {
   const f = b.final;
   return `${f.state}: ${f.done} done, ${f.skipped} skipped, ${f.failed} failed of ${f.users}; accepted in ${formatMs(b.acceptMs)}`;
+}
+
+function describeFailover(f: FailoverRunResult): string {
+  if (f.kills === 0)
+    return `no kill orphaned a user (${f.idleKills} idle kills); batches ${f.batchStates.join(", ")}`;
+  const orphaned = `${Math.min(...f.orphanedUsers)} to ${Math.max(...f.orphanedUsers)} users orphaned per kill`;
+  const recovery =
+    f.medianMs === null ? "none recovered" : `median ${formatMs(f.medianMs)}, worst ${formatMs(f.worstMs!)}`;
+  const unrecovered = f.unrecovered > 0 ? `; ${f.unrecovered} NOT RECOVERED` : "";
+  const batches = f.batchStates.every((s) => s === "completed")
+    ? `${f.batchStates.length} batches completed`
+    : `batches ${f.batchStates.join(", ")}`;
+  return `${f.kills} kills: ${recovery}${unrecovered}; ${orphaned}; ${batches}; ${f.exact ? "exact" : "NOT EXACT"}`;
 }
 
 function describeComparison(c: Comparison): string {

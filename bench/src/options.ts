@@ -1,5 +1,13 @@
 /** Command-line options of `pnpm bench`. */
 
+/** The engine settings that decide how soon a killed instance's users move (`--failover-timeouts`). */
+export interface FailoverTimeouts {
+  /** `AGG_LEASE_TTL_MS`: a dead holder's user lease lapses after this. */
+  readonly leaseTtlMs: number;
+  /** `AGG_ACK_WAIT_MS`: a dead holder's job is offered again after this. */
+  readonly ackWaitMs: number;
+}
+
 export interface BenchOptions {
   /** Users generated. */
   readonly users: number;
@@ -11,6 +19,10 @@ export interface BenchOptions {
   readonly batchScale: readonly number[];
   /** Engine instance counts to measure throughput with (issue 4); empty: skip. */
   readonly instances: readonly number[];
+  /** SIGKILLs per instance count of 2 or more, to time failover recovery; 0: no failover runs. */
+  readonly failoverKills: number;
+  /** One failover run per entry, each with its own lease TTL and ack wait. */
+  readonly failoverTimeouts: readonly FailoverTimeouts[];
   /** Keep the database (and print its URL) instead of dropping it. */
   readonly keep: boolean;
   /** Print only the JSON line on stdout; nothing on stderr but errors. */
@@ -35,6 +47,9 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   heartbeats: 1_000_000,
   batchScale: [],
   instances: [],
+  failoverKills: 5,
+  // The engine's defaults (README.md, config.ts).
+  failoverTimeouts: [{ leaseTtlMs: 5_000, ackWaitMs: 6_000 }],
   keep: false,
   jsonOnly: false,
   profile: false,
@@ -49,7 +64,11 @@ export const USAGE = `usage: pnpm bench [options]
   --users N          users to generate (default ${DEFAULT_OPTIONS.users})
   --days N           days of history before the nightly day (default ${DEFAULT_OPTIONS.days})
   --heartbeats N     heartbeats in total, approximately (default ${DEFAULT_OPTIONS.heartbeats})
-  --instances 1,2,3  also measure a full regenerate with that many engine instances
+  --instances 1,2,3  also measure a full regenerate with that many engine instances, and with
+                     2 or more, failover recovery: SIGKILL a busy instance mid-batch
+  --failover-kills N SIGKILLs per instance count (default ${DEFAULT_OPTIONS.failoverKills}; 0: no failover runs)
+  --failover-timeouts 5000/6000,2000/2000  AGG_LEASE_TTL_MS/AGG_ACK_WAIT_MS of each failover run
+                     (default ${DEFAULT_OPTIONS.failoverTimeouts.map((t) => `${t.leaseTtlMs}/${t.ackWaitMs}`).join(",")}, the engine's defaults)
   --batch-scale 10000,100000  instead of the comparison: a nightly batch over that many
                      users (95 % up to date), its acceptance time, duration and peak RSS
   --concurrency N    AGG_CONCURRENCY of each engine instance (default: the engine's)
@@ -95,14 +114,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
         o.heartbeats = positiveInt(flag, value());
         break;
       case "--instances":
-        o.instances = value()
-          .split(",")
-          .map((s) => positiveInt(flag, s.trim()));
+        o.instances = commaList(value(), (s) => positiveInt(flag, s));
+        break;
+      case "--failover-kills":
+        o.failoverKills = nonNegativeInt(flag, value());
+        break;
+      case "--failover-timeouts":
+        o.failoverTimeouts = commaList(value(), (pair) => failoverTimeouts(flag, pair));
         break;
       case "--batch-scale":
-        o.batchScale = value()
-          .split(",")
-          .map((s) => positiveInt(flag, s.trim()));
+        o.batchScale = commaList(value(), (s) => positiveInt(flag, s));
         break;
       case "--concurrency":
         o.concurrency = positiveInt(flag, value());
@@ -142,6 +163,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     }
   }
   return o;
+}
+
+/** `"1, 2,3"` -> each trimmed item parsed by `parse`. */
+function commaList<T>(text: string, parse: (item: string) => T): T[] {
+  return text.split(",").map((item) => parse(item.trim()));
+}
+
+/** `5000/6000` -> lease TTL 5000 ms, ack wait 6000 ms. */
+function failoverTimeouts(flag: string, text: string): FailoverTimeouts {
+  const [lease, ack, ...rest] = text.split("/");
+  if (lease === undefined || ack === undefined || rest.length > 0) {
+    throw new UsageError(`${flag}: LEASE_TTL_MS/ACK_WAIT_MS pairs like 2000/2000, got ${text}`);
+  }
+  return { leaseTtlMs: positiveInt(flag, lease), ackWaitMs: positiveInt(flag, ack) };
+}
+
+function nonNegativeInt(flag: string, text: string): number {
+  return text.trim() === "0" ? 0 : positiveInt(flag, text);
 }
 
 function positiveInt(flag: string, text: string): number {
