@@ -47,7 +47,9 @@ export {
   type ReplaceDaysOptions,
   replaceDay,
   replaceDays,
+  replaceUsersDays,
   type StoredSummary,
+  type UserDaysWrite,
 } from "./repository/summary-repository";
 export {
   findKnownUsers,

@@ -12,6 +12,7 @@ import {
   loadUserSettings,
   replaceDay,
   replaceDays,
+  replaceUsersDays,
   streamHeartbeats,
 } from "@agg/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -345,6 +346,56 @@ describe.each(storeFactories)("repositories on $kind", ({ open }) => {
         .where("user_id", "=", "s-fence")
         .executeTakeFirst();
       expect(fence).toMatchObject({ token: big, holder: "d" });
+    });
+
+    it("replaces several users' days in one transaction, leaving out only a fenced-out user", async () => {
+      for (const id of ["m-a", "m-b", "m-c"]) await insertUser(t.db, id);
+      await replaceDays(t.db, [summary("m-b", 0, 1)], { fence: { token: 9, holder: "newer" } });
+      const results = await replaceUsersDays(t.db, [
+        { days: [summary("m-c", 0, 3), summary("m-c", 1, 4)], fence: { token: 1, holder: "x" } },
+        { days: [summary("m-b", 0, 50)], fence: { token: 8, holder: "older" } },
+        { days: [] },
+        { days: [summary("m-a", 2, 5)] },
+      ]);
+      expect(results.map((r) => r?.code ?? null)).toEqual([null, "LEASE_LOST", null, null]);
+      expect(results[1]).toMatchObject({
+        userId: "m-b",
+        token: "8",
+        currentToken: "9",
+        currentHolder: "newer",
+      });
+      const heartbeats = async (id: string) =>
+        (await listSummaries(t.db, id, T0, T0 + 10 * DAY)).map((d) => d.numHeartbeats);
+      expect(await heartbeats("m-a")).toEqual([5]);
+      expect(await heartbeats("m-b")).toEqual([1]);
+      expect(await heartbeats("m-c")).toEqual([3, 4]);
+      await expect(
+        replaceUsersDays(t.db, [{ days: [summary("m-a", 0, 1)] }, { days: [summary("m-a", 1, 1)] }]),
+      ).rejects.toThrow(InvalidInputError);
+    });
+
+    it("keeps one row per day under concurrent multi-user writers of overlapping users (no deadlock)", async () => {
+      const users = ["w-1", "w-2", "w-3", "w-4", "w-5"];
+      for (const id of users) await insertUser(t.db, id);
+      await Promise.all(
+        Array.from({ length: 8 }, (_, k) =>
+          replaceUsersDays(
+            t.db,
+            // Each writer takes its own rotation of the users: the store orders the locks.
+            users.map((_, i) => ({
+              days: [
+                summary(users[(i + k) % users.length]!, 0, k),
+                summary(users[(i + k) % users.length]!, 1, k),
+              ],
+            })),
+          ),
+        ),
+      );
+      for (const id of users) {
+        const days = await listSummaries(t.db, id, T0, T0 + 10 * DAY);
+        expect(days).toHaveLength(2);
+        expect(days.every((d) => d.items.length === 3)).toBe(true);
+      }
     });
   });
 });

@@ -1,6 +1,3 @@
-import { type Kysely, sql } from "kysely";
-import type { Database } from "../schema";
-
 /**
  * Keys of the transaction-scoped advisory locks the engine takes (two-int form:
  * a namespace, then a key), so they cannot collide with anyone else's.
@@ -13,13 +10,3 @@ export const lockKey = {
   namespace: 0x61676722,
   summaryIndex: 1,
 } as const;
-
-/**
- * Serializes writers of one user's summaries until the transaction ends.
- * Different users never wait on each other (barring a hash collision, which
- * only costs a wait).
- * @internal
- */
-export async function lockUserSummaries(trx: Kysely<Database>, userId: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${lockKey.userSummaries}, hashtext(${userId}))`.execute(trx);
-}

@@ -33,38 +33,58 @@ export async function claimFence(
   userId: string,
   token: bigint | number,
   holder: string,
-  opts: ClaimFenceOptions = {},
 ): Promise<void> {
-  const text = tokenText(token);
-  // The lock is taken first (the insert reads from it); ON CONFLICT then judges the
+  const [refused] = await claimFences(db, [{ userId, token, holder }], []);
+  if (refused) throw refused;
+}
+
+/** A fence to claim for one user. @internal */
+export interface UserFence extends Fence {
+  readonly userId: string;
+}
+
+/**
+ * Takes the summaries lock of every user in `lockUserIds` (in the order
+ * given: callers sort, so concurrent lockers never wait in a cycle), then
+ * claims every fence, in ONE statement. Returns the refusals; the claims that
+ * were accepted commit or roll back with the caller's transaction.
+ * @internal
+ */
+export async function claimFences(
+  db: Kysely<Database>,
+  fences: readonly UserFence[],
+  lockUserIds: readonly string[],
+): Promise<FencedOutError[]> {
+  if (fences.length === 0 && lockUserIds.length === 0) return [];
+  const claims = fences.map((f) => ({ u: f.userId, t: tokenText(f.token), h: f.holder }));
+  // The locks come first (the insert reads from them); ON CONFLICT then judges the
   // latest committed token, not the statement's snapshot, so the check is current.
-  const lock = opts.lockUserSummaries
-    ? sql`pg_advisory_xact_lock(${lockKey.userSummaries}, hashtext(${userId}))`
-    : sql`null`;
-  const claimed = await sql<{ token: string }>`
-    with lock as (select ${lock} as taken)
+  const { rows } = await sql<{ user_id: string }>`
+    with lock as (
+      select count(pg_advisory_xact_lock(${lockKey.userSummaries}, hashtext(u.id))) as taken
+      from jsonb_array_elements_text(cast(${JSON.stringify(lockUserIds)} as jsonb)) as u(id)
+    )
     insert into agg_user_fences as f (user_id, token, holder, updated_at)
-    select ${userId}, cast(${text} as bigint), ${holder}, now() from lock
+    select c.u, c.t, c.h, now()
+    from jsonb_to_recordset(cast(${JSON.stringify(claims)} as jsonb)) as c(u text, t int8, h text), lock
     on conflict (user_id) do update
       set token = excluded.token, holder = excluded.holder, updated_at = excluded.updated_at
       where f.token < excluded.token or (f.token = excluded.token and f.holder = excluded.holder)
-    returning token::text as token`.execute(db);
-  if (claimed.rows.length > 0) return;
+    returning f.user_id`.execute(db);
+  const claimed = new Set(rows.map((r) => r.user_id));
+  const refused = claims.filter((c) => !claimed.has(c.u));
+  if (refused.length === 0) return [];
   const current = await db
     .selectFrom("agg_user_fences")
-    .select([sql<string>`token::text`.as("token"), "holder"])
-    .where("user_id", "=", userId)
-    .executeTakeFirst();
-  throw new FencedOutError(userId, text, current ?? null);
-}
-
-/** Options of {@link claimFence}. */
-export interface ClaimFenceOptions {
-  /**
-   * Also take the user's summaries lock (`lockUserSummaries`) in the same
-   * statement: one round trip where a writer needs both. @internal
-   */
-  readonly lockUserSummaries?: boolean;
+    .select(["user_id", sql<string>`token::text`.as("token"), "holder"])
+    .where(
+      "user_id",
+      "in",
+      refused.map((c) => c.u),
+    )
+    .execute();
+  const byUser = new Map(current.map((r) => [r.user_id, { token: r.token, holder: r.holder }]));
+  return refused.map((c) => new FencedOutError(c.u, c.t, byUser.get(c.u) ?? null));
 }
 
 function tokenText(token: bigint | number): string {

@@ -1,10 +1,10 @@
 import type { DaySummary, SummaryItem, SummaryItemType } from "@agg/core";
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
+import type { FencedOutError } from "../fenced-out-error";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
 import { toEpochMs, toNumber } from "../timestamp";
-import { lockUserSummaries } from "./advisory-lock";
-import { claimFence, type Fence } from "./fence-repository";
+import { claimFences, type Fence } from "./fence-repository";
 
 /** Options of `replaceDay` / `replaceDays`. */
 export interface ReplaceDaysOptions {
@@ -78,68 +78,103 @@ export async function replaceDays(
   opts: ReplaceDaysOptions = {},
 ): Promise<void> {
   if (summaries.length === 0) return;
-  const days = [...summaries].sort((a, b) => a.fromTime - b.fromTime);
-  const userId = validate(days);
-  const ranges = mergeAdjacent(days);
+  const [outcome] = await replaceUsersDays(db, [{ days: summaries, ...opts }]);
+  if (outcome) throw outcome;
+}
 
-  // Four round trips whatever the days: lock + fence, delete, insert, commit.
-  await db.transaction().execute(async (trx) => {
-    if (opts.fence) {
-      await claimFence(trx, userId, opts.fence.token, opts.fence.holder, { lockUserSummaries: true });
-    } else {
-      await lockUserSummaries(trx, userId);
-    }
-    for (let i = 0; i < ranges.length; i += RANGES_PER_DELETE) {
-      await deleteSummaries(trx, userId, ranges.slice(i, i + RANGES_PER_DELETE));
-    }
-    for (let i = 0; i < days.length; i += DAYS_PER_INSERT) {
-      await insertSummaries(trx, userId, days.slice(i, i + DAYS_PER_INSERT));
-    }
-  });
+/** One user's days for {@link replaceUsersDays}. */
+export interface UserDaysWrite extends ReplaceDaysOptions {
+  /** Days of ONE user, not overlapping. */
+  readonly days: readonly DaySummary[];
 }
 
 /**
- * Deletes the user's summaries starting in `ranges`, with their items, in one
- * statement. Items explicitly, not only through ON DELETE CASCADE: an existing
- * Wakapi database may lack the cascade (the foreign key is checked at the end
- * of the statement, when both are gone).
+ * `replaceDays` for several users in ONE transaction of four round trips:
+ * every user's lock and fence in one statement, one delete, one insert of all
+ * days and items, commit. Each user's days are still replaced atomically and
+ * under that user's lock; a user whose fence is refused is left out (nothing
+ * of theirs written) and answered with a `FencedOutError`, while the others
+ * are written.
+ *
+ * Locks are taken in user id order, so two such transactions cannot wait on
+ * each other in a cycle (barring a hash collision of two ids, which
+ * PostgreSQL reports as a deadlock: the caller retries).
+ *
+ * @returns per write, in order: null when written, or the `FencedOutError`.
+ * @throws {InvalidInputError} when a write mixes users or overlaps, or two writes share a user.
+ */
+export async function replaceUsersDays(
+  db: Kysely<Database>,
+  writes: readonly UserDaysWrite[],
+): Promise<(FencedOutError | null)[]> {
+  const prepared = writes.map((w) => {
+    const days = [...w.days].sort((a, b) => a.fromTime - b.fromTime);
+    return { days, userId: days.length > 0 ? validate(days) : null, fence: w.fence };
+  });
+  const byUser = new Map<string, (typeof prepared)[number]>();
+  for (const w of prepared) {
+    if (w.userId === null) continue;
+    if (byUser.has(w.userId)) throw new InvalidInputError(`user ${w.userId} appears in two writes`);
+    byUser.set(w.userId, w);
+  }
+  if (byUser.size === 0) return prepared.map(() => null);
+  const userIds = [...byUser.keys()].sort();
+  const refused = new Map<string, FencedOutError>();
+
+  await db.transaction().execute(async (trx) => {
+    const fences = userIds.flatMap((userId) => {
+      const fence = byUser.get(userId)!.fence;
+      return fence ? [{ userId, token: fence.token, holder: fence.holder }] : [];
+    });
+    for (const error of await claimFences(trx, fences, userIds)) refused.set(error.userId, error);
+    const writing = userIds.filter((id) => !refused.has(id)).map((id) => byUser.get(id)!);
+    const ranges = writing.flatMap((w) =>
+      mergeAdjacent(w.days).map(([from, to]) => ({ u: w.userId!, from, to })),
+    );
+    for (let i = 0; i < ranges.length; i += RANGES_PER_DELETE) {
+      await deleteSummaries(trx, ranges.slice(i, i + RANGES_PER_DELETE));
+    }
+    const days = writing.flatMap((w) => w.days);
+    for (let i = 0; i < days.length; i += DAYS_PER_INSERT) {
+      await insertSummaries(trx, days.slice(i, i + DAYS_PER_INSERT));
+    }
+  });
+  return prepared.map((w) => (w.userId === null ? null : (refused.get(w.userId) ?? null)));
+}
+
+/**
+ * Deletes the summaries starting in each user's `[from, to)` ranges, with
+ * their items, in one statement. Items explicitly, not only through ON DELETE
+ * CASCADE: an existing Wakapi database may lack the cascade (the foreign key
+ * is checked at the end of the statement, when both are gone).
  */
 async function deleteSummaries(
   trx: Kysely<Database>,
-  userId: string,
-  ranges: readonly [number, number][],
+  ranges: readonly { u: string; from: number; to: number }[],
 ): Promise<void> {
-  await trx
-    .with("doomed", (db) =>
-      db
-        .selectFrom("summaries")
-        .select("summaries.id")
-        .where("summaries.user_id", "=", userId)
-        .where(whereFromTimeIn(ranges)),
-    )
-    .with("doomed_items", (db) =>
-      db
-        .deleteFrom("summary_items")
-        .where("summary_id", "in", (eb) => eb.selectFrom("doomed").select("doomed.id")),
-    )
-    .deleteFrom("summaries")
-    .where("id", "in", (eb) => eb.selectFrom("doomed").select("doomed.id"))
-    .execute();
+  await sql`
+    with r as (
+      select r.u, timestamptz 'epoch' + r.from * interval '1 millisecond' as lo,
+        timestamptz 'epoch' + r.to * interval '1 millisecond' as hi
+      from jsonb_to_recordset(cast(${JSON.stringify(ranges)} as jsonb)) as r(u text, "from" int8, "to" int8)
+    ),
+    doomed as (
+      select s.id from summaries s join r on s.user_id = r.u and s.from_time >= r.lo and s.from_time < r.hi
+    ),
+    doomed_items as (delete from summary_items where summary_id in (select id from doomed))
+    delete from summaries where id in (select id from doomed)`.execute(trx);
 }
 
 /**
  * Inserts the days and their items in one statement, from one `jsonb`
  * parameter: the summaries' new ids come back from the first insert and are
- * joined to their items by `from_time` (unique among one user's days here).
+ * joined to their items by (user, `from_time`), unique among the days written.
  * Times travel as epoch ms and become timestamps exactly.
  */
-async function insertSummaries(
-  trx: Kysely<Database>,
-  userId: string,
-  days: readonly DaySummary[],
-): Promise<void> {
+async function insertSummaries(trx: Kysely<Database>, days: readonly DaySummary[]): Promise<void> {
   const payload = JSON.stringify(
     days.map((d) => ({
+      u: d.userId,
       f: d.fromTime,
       t: d.toTime,
       n: d.numHeartbeats,
@@ -148,18 +183,18 @@ async function insertSummaries(
   );
   await sql`
     with d as (
-      select timestamptz 'epoch' + d.f * interval '1 millisecond' as from_time,
+      select d.u, timestamptz 'epoch' + d.f * interval '1 millisecond' as from_time,
         timestamptz 'epoch' + d.t * interval '1 millisecond' as to_time, d.n, d.i
-      from jsonb_to_recordset(cast(${payload} as jsonb)) as d(f int8, t int8, n int8, i jsonb)
+      from jsonb_to_recordset(cast(${payload} as jsonb)) as d(u text, f int8, t int8, n int8, i jsonb)
     ),
     s as (
       insert into summaries (user_id, from_time, to_time, num_heartbeats)
-      select ${userId}, d.from_time, d.to_time, d.n from d
-      returning id, from_time
+      select d.u, d.from_time, d.to_time, d.n from d
+      returning id, user_id, from_time
     )
     insert into summary_items (summary_id, type, key, total)
     select s.id, (item ->> 0)::int2, item ->> 1, (item ->> 2)::int8
-    from s join d on d.from_time = s.from_time
+    from s join d on d.u = s.user_id and d.from_time = s.from_time
     cross join jsonb_array_elements(d.i) as item`.execute(trx);
 }
 
@@ -249,19 +284,6 @@ function validate(days: readonly DaySummary[]): string {
     previousTo = d.toTime;
   }
   return userId;
-}
-
-/** `from_time` falls in one of `ranges` (half-open). */
-function whereFromTimeIn(ranges: readonly [number, number][]) {
-  return (eb: ExpressionBuilder<Database, "summaries">): Expression<SqlBool> =>
-    eb.or(
-      ranges.map(([from, to]) =>
-        eb.and([
-          eb("summaries.from_time", ">=", new Date(from)),
-          eb("summaries.from_time", "<", new Date(to)),
-        ]),
-      ),
-    );
 }
 
 /** The days' `[fromTime, toTime)` ranges, adjacent ones merged (a month of days is one range). */
