@@ -35,7 +35,7 @@ export {
   SUMMARY_UNIQUE_INDEX,
 } from "./migration/summary-uniqueness";
 export { DEFAULT_DAYS_PER_QUERY, loadDayDurations } from "./repository/duration-repository";
-export { advanceFence, claimFence, type Fence } from "./repository/fence-repository";
+export { advanceFence, advanceFences, claimFence, type Fence } from "./repository/fence-repository";
 export {
   DEFAULT_HEARTBEAT_PAGE_SIZE,
   firstHeartbeatTime,
@@ -54,8 +54,8 @@ export {
 export {
   findKnownUsers,
   listUserIds,
-  loadUserPlanInputs,
   loadUserSettings,
+  loadUsersPlanInputs,
   type UserPlanInputs,
 } from "./repository/user-repository";
 export type {

@@ -8,8 +8,8 @@ import {
   latestSummaryFrom,
   listSummaries,
   listUserIds,
-  loadUserPlanInputs,
   loadUserSettings,
+  loadUsersPlanInputs,
   replaceDay,
   replaceDays,
   replaceUsersDays,
@@ -102,7 +102,7 @@ describe.each(storeFactories)("repositories on $kind", ({ open }) => {
       expect(await loadUserSettings(t.db, "ghost")).toBeNull();
     });
 
-    it("loads the plan inputs in one query: the same settings, first heartbeat and latest summary", async () => {
+    it("loads the plan inputs of many users in one query: the same settings, first heartbeat and latest summary", async () => {
       await insertUser(t.db, "u-plan", { location: "Asia/Kolkata" });
       await t.db
         .insertInto("language_mappings")
@@ -111,23 +111,23 @@ describe.each(storeFactories)("repositories on $kind", ({ open }) => {
           { user_id: "u-plan", extension: "", language: "Nothing" },
         ])
         .execute();
-      const none = await loadUserPlanInputs(t.db, "u-plan", true);
-      expect(none).toEqual({
+      const none = await loadUsersPlanInputs(t.db, ["u-plan", "ghost"]);
+      expect([...none.keys()]).toEqual(["u-plan"]);
+      expect(none.get("u-plan")).toEqual({
         settings: await loadUserSettings(t.db, "u-plan"),
         firstHeartbeatTime: null,
         latestSummaryFrom: null,
       });
-      expect(none!.settings.languageMappings).toEqual([{ extension: "js", language: "JS" }]);
+      expect(none.get("u-plan")!.settings.languageMappings).toEqual([{ extension: "js", language: "JS" }]);
       await insertHeartbeats(t.db, "u-plan", [{ time: T0 + 5 * DAY + 7 }, { time: T0 + 2 * DAY + 123 }]);
       await replaceDays(t.db, [summary("u-plan", 3, 0), summary("u-plan", 4, 0)]);
-      expect(await loadUserPlanInputs(t.db, "u-plan", true)).toMatchObject({
+      const both = await loadUsersPlanInputs(t.db, ["u-plan", "u-berlin", "u-plan"]);
+      expect(both.get("u-plan")).toMatchObject({
         firstHeartbeatTime: T0 + 2 * DAY + 123,
         latestSummaryFrom: T0 + 4 * DAY,
       });
-      expect(await loadUserPlanInputs(t.db, "u-plan", false)).toMatchObject({ latestSummaryFrom: null });
-      expect(await loadUserPlanInputs(t.db, "ghost", true)).toBeNull();
-      // A user without mappings gets none (json_agg over no rows is NULL).
-      expect((await loadUserPlanInputs(t.db, "u-null", false))!.settings.languageMappings).toEqual([]);
+      expect(both.get("u-berlin")!.settings).toEqual(await loadUserSettings(t.db, "u-berlin"));
+      expect(await loadUsersPlanInputs(t.db, [])).toEqual(new Map());
     });
   });
 

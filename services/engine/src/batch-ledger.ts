@@ -1,6 +1,7 @@
 import type { BatchState, BatchStatus, UserOutcome } from "@agg/machines";
 import type { Database } from "@agg/store";
 import { type Kysely, sql } from "kysely";
+import { Coalescer } from "./coalescer";
 
 /** The `agg.status` object (the coordinator machine's status type). */
 export type BatchCounts = BatchStatus;
@@ -39,13 +40,27 @@ export interface NewBatch {
 
 const INSERT_CHUNK = 5_000;
 
+/** One user's outcome as `recordOutcomes` sends it (short keys: it travels as one jsonb). */
+interface OutcomeRow {
+  readonly b: string;
+  readonly u: string;
+  readonly s: UserOutcome;
+  readonly r: string | null;
+  readonly i: string;
+}
+
 /**
  * The durable ledger of batches in PostgreSQL: the single source of truth for
  * `agg.status`, and what lets any instance continue a batch another one accepted.
  * Every transition is a guarded UPDATE, so duplicates and races change nothing.
  */
 export class BatchLedger {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Outcomes reported at the same time are recorded by one statement (group commit). */
+  private readonly outcomes: Coalescer<OutcomeRow, boolean>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.outcomes = new Coalescer((rows) => this.recordOutcomes(rows), { maxGroup: 256, maxInFlight: 2 });
+  }
 
   /** Records a new batch and its users in one transaction. */
   async create(batch: NewBatch): Promise<void> {
@@ -105,21 +120,28 @@ export class BatchLedger {
    * retried job) finds the row no longer pending and changes nothing.
    * @returns true when this call recorded the outcome.
    */
-  async recordOutcome(
+  recordOutcome(
     batchId: string,
     userId: string,
     outcome: UserOutcome,
     reason: string | null,
     instance: string,
   ): Promise<boolean> {
-    const res = await this.db
-      .updateTable("agg_batch_users")
-      .set({ status: outcome, reason, instance, updated_at: new Date() })
-      .where("batch_id", "=", batchId)
-      .where("user_id", "=", userId)
-      .where("status", "=", "pending")
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    return this.outcomes.submit({ b: batchId, u: userId, s: outcome, r: reason, i: instance });
+  }
+
+  /** `recordOutcome` for many users in one guarded UPDATE; each row learns whether it recorded. */
+  private async recordOutcomes(rows: readonly OutcomeRow[]): Promise<boolean[]> {
+    const { rows: updated } = await sql<{ batch_id: string; user_id: string }>`
+      update agg_batch_users as b
+      set status = o.s, reason = o.r, instance = o.i, updated_at = now()
+      from jsonb_to_recordset(cast(${JSON.stringify(rows)} as jsonb)) as o(b text, u text, s text, r text, i text)
+      where b.batch_id = o.b and b.user_id = o.u and b.status = 'pending'
+      returning b.batch_id, b.user_id`.execute(this.db);
+    const recorded = new Set(updated.map((r) => `${r.batch_id}\u0000${r.user_id}`));
+    // A (batch, user) twice in one group (a redelivery racing its original) is recorded once,
+    // with either row's values; the first row is the one told it recorded.
+    return rows.map((row) => recorded.delete(`${row.b}\u0000${row.u}`));
   }
 
   /** The batch's current counts, or null when no such batch exists. */

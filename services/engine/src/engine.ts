@@ -37,8 +37,16 @@ import { NightlyScheduler } from "./nightly-scheduler";
 import { Presence } from "./presence";
 import { handleSummaryRequest } from "./summary-handler";
 import { UserActors } from "./user-actors";
+import { UserStore } from "./user-store";
 
 const encoder = new TextEncoder();
+
+/**
+ * Store calls of concurrent user actors answered together: up to 64 users per
+ * statement, two groups of a kind at once (the pool has room for them next to
+ * the actors' own reads).
+ */
+const USER_STORE_GROUPING = { maxGroup: 64, maxInFlight: 2 } as const;
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
 
 /**
@@ -137,7 +145,10 @@ export class Engine {
       const inspect = config.inspect ? inspection.inspect : undefined;
       const users = new UserActors({
         inspect,
-        work: { db: database.db, now: () => Date.now() },
+        work: {
+          store: new UserStore(database.db, config.instance, USER_STORE_GROUPING),
+          now: () => Date.now(),
+        },
         leases,
         instance: config.instance,
         busyRetryMs: config.busyRetryMs,

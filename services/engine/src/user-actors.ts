@@ -9,7 +9,6 @@ import {
   type UserJob,
   userAggregatorMachine,
 } from "@agg/machines";
-import { advanceFence } from "@agg/store";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import {
@@ -196,13 +195,13 @@ export class UserActors {
 
   /** Takes the user's lease (and advances its fence), then starts its actor with the waiting jobs. */
   private async start(userId: string, entry: UserEntry): Promise<void> {
-    const { leases, work, instance, log } = this.opts;
+    const { leases, work, log } = this.opts;
     let lease: Lease | null = null;
     try {
       lease = await leases.tryAcquire(leaseKey("user", userId), () => this.onLeaseLost(userId));
       // The database hands out the fencing token (it only grows, whatever
       // happens to the lease bucket); holding the lease is what allows asking.
-      if (lease) entry.fenceToken = await advanceFence(work.db, userId, instance);
+      if (lease) entry.fenceToken = await work.store.advanceFence(userId);
     } catch (err) {
       log.warn({ err, userId }, "could not take the user's lease; retrying later");
       if (lease) await leases.release(lease);

@@ -8,18 +8,12 @@ import {
   type UserSettings,
 } from "@agg/core";
 import type { UserJob } from "@agg/machines";
-import {
-  type Database,
-  loadDayDurations,
-  loadUserPlanInputs,
-  loadUserSettings,
-  replaceDays,
-} from "@agg/store";
-import type { Kysely } from "kysely";
+import { loadDayDurations, loadUserSettings } from "@agg/store";
+import type { UserStore } from "./user-store";
 
 /** The I/O a user actor performs, wired to the store; the machine decides when. */
 export interface UserWorkDeps {
-  readonly db: Kysely<Database>;
+  readonly store: UserStore;
   /** Injected clock, so "yesterday" is testable. */
   readonly now: () => number;
 }
@@ -32,7 +26,7 @@ export type UserPlan = DayPlan & { readonly settings?: UserSettings };
 
 /** Decides which days the job covers for this user. */
 export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<UserPlan> {
-  const inputs = await loadUserPlanInputs(deps.db, job.userId, job.mode === "missing");
+  const inputs = await deps.store.planInputs(job.userId);
   if (!inputs) return { kind: "no-heartbeats" };
   const { settings } = inputs;
   const plan = planDays({
@@ -41,7 +35,7 @@ export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<Use
     ...(job.to !== undefined ? { to: job.to } : {}),
     timeZone: settings.timeZone,
     nowMs: deps.now(),
-    latestSummaryFrom: inputs.latestSummaryFrom,
+    latestSummaryFrom: job.mode === "missing" ? inputs.latestSummaryFrom : null,
     firstHeartbeatTime: inputs.firstHeartbeatTime,
   });
   return { ...plan, settings };
@@ -80,7 +74,7 @@ export async function aggregateUserDays(
   signal: AbortSignal,
   writer?: UserWriter,
 ): Promise<AggregationProgress> {
-  const user = settings ?? (await loadUserSettings(deps.db, job.userId));
+  const user = settings ?? (await loadUserSettings(deps.store.db, job.userId));
   if (!user) throw new Error(`user ${job.userId} no longer exists`);
   const allDays = dayIntervals(range, user.timeZone);
   const byEntity = user.languageMappings.length > 0;
@@ -89,12 +83,12 @@ export async function aggregateUserDays(
   for (let i = 0; i < allDays.length; i += DAYS_PER_WRITE) {
     signal.throwIfAborted();
     const month = allDays.slice(i, i + DAYS_PER_WRITE);
-    const durations = await loadDayDurations(deps.db, job.userId, month, user.timeoutMs, byEntity);
+    const durations = await loadDayDurations(deps.store.db, job.userId, month, user.timeoutMs, byEntity);
     for (const d of durations) heartbeats += d.heartbeats;
     const written = summarizeDurations(user, month, durations);
     signal.throwIfAborted();
     writer?.assertLeaseHeld();
-    await replaceDays(deps.db, written, writer ? { fence: writer.fence } : {});
+    await deps.store.writeDays({ days: written, ...(writer ? { fence: writer.fence } : {}) });
     days += written.length;
     onProgress({ days, heartbeats, written });
   }

@@ -112,11 +112,26 @@ function tokenText(token: bigint | number): string {
  * ```
  */
 export async function advanceFence(db: Kysely<Database>, userId: string, holder: string): Promise<bigint> {
-  const row = await sql<{ token: string }>`
+  return (await advanceFences(db, [userId], holder)).get(userId)!;
+}
+
+/**
+ * {@link advanceFence} for many users in one statement (one round trip, one commit).
+ *
+ * @returns each user's new token.
+ */
+export async function advanceFences(
+  db: Kysely<Database>,
+  userIds: readonly string[],
+  holder: string,
+): Promise<Map<string, bigint>> {
+  const wanted = [...new Set(userIds)];
+  if (wanted.length === 0) return new Map();
+  const { rows } = await sql<{ user_id: string; token: string }>`
     insert into agg_user_fences as f (user_id, token, holder, updated_at)
-    values (${userId}, 1, ${holder}, now())
+    select u.id, 1, ${holder}, now() from jsonb_array_elements_text(cast(${JSON.stringify(wanted)} as jsonb)) as u(id)
     on conflict (user_id) do update
       set token = f.token + 1, holder = excluded.holder, updated_at = excluded.updated_at
-    returning token::text as token`.execute(db);
-  return BigInt(row.rows[0]!.token);
+    returning f.user_id, f.token::text as token`.execute(db);
+  return new Map(rows.map((r) => [r.user_id, BigInt(r.token)]));
 }

@@ -65,69 +65,73 @@ export async function loadUserSettings(db: Kysely<Database>, userId: string): Pr
   });
 }
 
-/** What planning a user's job needs, read in one query by {@link loadUserPlanInputs}. */
+/** What planning a user's job needs, read in one query by {@link loadUsersPlanInputs}. */
 export interface UserPlanInputs {
   readonly settings: UserSettings;
   /** Epoch ms of the user's first heartbeat, or null when they have none. */
   readonly firstHeartbeatTime: number | null;
-  /** Epoch ms of the latest summary's `from_time` (only when asked for), or null. */
+  /** Epoch ms of the latest summary's `from_time`, or null when they have none. */
   readonly latestSummaryFrom: number | null;
 }
 
 /**
- * The user's settings (as {@link loadUserSettings} resolves them), first
- * heartbeat and, when `withLatestSummary`, latest summary: ONE query of
- * index-backed subqueries, where planning used to take four round trips.
+ * For each of `userIds`: the settings (as {@link loadUserSettings} resolves
+ * them), first heartbeat and latest summary, in ONE query of index-backed
+ * subqueries (planning a job used to take four round trips per user).
  *
- * @returns null when the user does not exist.
+ * @returns the users that exist, by id.
  */
-export async function loadUserPlanInputs(
+export async function loadUsersPlanInputs(
   db: Kysely<Database>,
-  userId: string,
-  withLatestSummary: boolean,
-): Promise<UserPlanInputs | null> {
-  const row = await db
-    .selectFrom("users as u")
-    .select((eb) => [
-      "u.location",
-      "u.heartbeats_timeout_sec",
-      "u.exclude_unknown_projects",
-      // In id order: of two rows for one extension, the later one wins (as the core expects).
-      sql<{ extension: string | null; language: string | null }[] | null>`(
-        select json_agg(json_build_object('extension', m.extension, 'language', m.language) order by m.id)
-        from language_mappings m where m.user_id = u.id)`.as("mappings"),
-      eb
-        .selectFrom("heartbeats as h")
-        .select("h.time")
-        .whereRef("h.user_id", "=", "u.id")
-        .orderBy("h.time")
-        .limit(1)
-        .as("first_heartbeat"),
-      withLatestSummary
-        ? eb
-            .selectFrom("summaries as s")
-            .select("s.from_time")
-            .whereRef("s.user_id", "=", "u.id")
-            .orderBy("s.from_time", "desc")
-            .limit(1)
-            .as("latest_summary")
-        : sql<Date | null>`null::timestamptz`.as("latest_summary"),
-    ])
-    .where("u.id", "=", userId)
-    .executeTakeFirst();
-  if (!row) return null;
-  const settings = resolveUserSettings({
-    userId,
-    location: row.location,
-    heartbeatsTimeoutSec: row.heartbeats_timeout_sec,
-    excludeUnknownProjects: row.exclude_unknown_projects,
-    languageMappings: usableMappings(row.mappings ?? []),
-  });
-  return {
-    settings,
-    firstHeartbeatTime: row.first_heartbeat ? toEpochMs(row.first_heartbeat) : null,
-    latestSummaryFrom: row.latest_summary ? toEpochMs(row.latest_summary) : null,
-  };
+  userIds: readonly string[],
+): Promise<Map<string, UserPlanInputs>> {
+  const found = new Map<string, UserPlanInputs>();
+  const wanted = [...new Set(userIds)];
+  for (let i = 0; i < wanted.length; i += IDS_PER_QUERY) {
+    const rows = await db
+      .selectFrom("users as u")
+      .select((eb) => [
+        "u.id",
+        "u.location",
+        "u.heartbeats_timeout_sec",
+        "u.exclude_unknown_projects",
+        // In id order: of two rows for one extension, the later one wins (as the core expects).
+        sql<{ extension: string | null; language: string | null }[] | null>`(
+          select json_agg(json_build_object('extension', m.extension, 'language', m.language) order by m.id)
+          from language_mappings m where m.user_id = u.id)`.as("mappings"),
+        eb
+          .selectFrom("heartbeats as h")
+          .select("h.time")
+          .whereRef("h.user_id", "=", "u.id")
+          .orderBy("h.time")
+          .limit(1)
+          .as("first_heartbeat"),
+        eb
+          .selectFrom("summaries as s")
+          .select("s.from_time")
+          .whereRef("s.user_id", "=", "u.id")
+          .orderBy("s.from_time", "desc")
+          .limit(1)
+          .as("latest_summary"),
+      ])
+      .where("u.id", "in", wanted.slice(i, i + IDS_PER_QUERY))
+      .execute();
+    for (const row of rows) {
+      const settings = resolveUserSettings({
+        userId: row.id,
+        location: row.location,
+        heartbeatsTimeoutSec: row.heartbeats_timeout_sec,
+        excludeUnknownProjects: row.exclude_unknown_projects,
+        languageMappings: usableMappings(row.mappings ?? []),
+      });
+      found.set(row.id, {
+        settings,
+        firstHeartbeatTime: row.first_heartbeat ? toEpochMs(row.first_heartbeat) : null,
+        latestSummaryFrom: row.latest_summary ? toEpochMs(row.latest_summary) : null,
+      });
+    }
+  }
+  return found;
 }
 
 /** The mapping rows that can apply: an empty extension or language is ignored. */

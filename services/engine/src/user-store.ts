@@ -1,0 +1,92 @@
+import {
+  advanceFences,
+  type Database,
+  loadUsersPlanInputs,
+  replaceUsersDays,
+  type UserDaysWrite,
+  type UserPlanInputs,
+} from "@agg/store";
+import type { Kysely } from "kysely";
+import { Coalescer } from "./coalescer";
+
+/** How the store calls of concurrent user actors are grouped. */
+export interface UserStoreOptions {
+  /** Users per statement at most. */
+  readonly maxGroup: number;
+  /** Groups of one kind running at once (each holds one pooled connection). */
+  readonly maxInFlight: number;
+}
+
+/**
+ * The store as the user actors of one instance use it: each actor asks for its
+ * own user, and the calls that meet while others are running are answered
+ * together (group commit, see `Coalescer`). A nightly run of many users with a
+ * day each thus costs a few statements per group instead of several round
+ * trips and commits per user, while a lone user is served at once.
+ *
+ * Grouping never merges users' fates: a fenced-out user's write fails alone,
+ * and if a group's transaction fails as a whole (a deadlock on a lock-key
+ * collision, a lost connection), each write is retried on its own.
+ */
+export class UserStore {
+  private readonly plans: Coalescer<string, UserPlanInputs | null>;
+  private readonly fences: Coalescer<string, bigint>;
+  private readonly writes: Coalescer<UserDaysWrite, undefined>;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    /** Who this instance is, in the fence table. */
+    holder: string,
+    opts: UserStoreOptions,
+  ) {
+    this.plans = new Coalescer(async (userIds) => {
+      const found = await loadUsersPlanInputs(db, userIds);
+      return userIds.map((id) => found.get(id) ?? null);
+    }, opts);
+    this.fences = new Coalescer(async (userIds) => {
+      const tokens = await advanceFences(db, userIds, holder);
+      return userIds.map((id) => tokens.get(id) ?? new Error(`no fencing token came back for ${id}`));
+    }, opts);
+    this.writes = new Coalescer((writes) => writeGroup(db, writes), opts);
+  }
+
+  /** The user's settings, first heartbeat and latest summary; null when the user does not exist. */
+  planInputs(userId: string): Promise<UserPlanInputs | null> {
+    return this.plans.submit(userId);
+  }
+
+  /** Starts a new tenure over the user's summaries (see `advanceFence`); call it holding the user's lease. */
+  advanceFence(userId: string): Promise<bigint> {
+    return this.fences.submit(userId);
+  }
+
+  /**
+   * Replaces the user's days (see `replaceUsersDays`).
+   * @throws {FencedOutError} when the write's fence was refused (nothing written).
+   */
+  async writeDays(write: UserDaysWrite): Promise<void> {
+    if (write.days.length === 0) return;
+    await this.writes.submit(write);
+  }
+}
+
+async function writeGroup(db: Kysely<Database>, writes: UserDaysWrite[]): Promise<(undefined | Error)[]> {
+  const answer = (refusals: readonly (Error | null)[]) => refusals.map((r) => r ?? undefined);
+  // One actor writes one month at a time, so a user appears once per group; if not, write them apart.
+  const users = new Set(writes.map((w) => w.days[0]?.userId));
+  if (writes.length > 1 && users.size === writes.length) {
+    try {
+      return answer(await replaceUsersDays(db, writes));
+    } catch {
+      // Fall through: each write on its own, so one write's problem stays its own.
+    }
+  }
+  return Promise.all(
+    writes.map((w) =>
+      replaceUsersDays(db, [w]).then(
+        (r) => answer(r)[0],
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      ),
+    ),
+  );
+}
