@@ -169,9 +169,11 @@ describe("createInspectionPublisher", () => {
         inspect: inspection.inspect,
       },
     ).start();
-    for (let i = 0; i < 20; i++)
+    // A flush after each event, so none folds into the previous one's record.
+    for (let i = 0; i < 20; i++) {
       coordinator.send({ type: "USER_REPORTED", userId: "nobody", outcome: "done" });
-    inspection.flush();
+      inspection.flush();
+    }
     expect(sink.records()).toHaveLength(5);
     expect(inspection.dropped).toBe(16); // 21 snapshots (start + 20 events), 5 admitted
     clock += 1_000; // a new second: admitted again
@@ -182,6 +184,60 @@ describe("createInspectionPublisher", () => {
     expect(last.dropped).toBe(16);
     expect(last.events.map((r) => r.type)).toEqual(["actor.updated", "actor.stopped"]);
     expect(inspection.published).toBe(7);
+  });
+
+  it("folds events that keep an actor in its state into one record per flush; the recent ring keeps every event", () => {
+    let clock = 1_000;
+    const sink = capture();
+    const inspection = createInspectionPublisher({
+      publish: sink.publish,
+      subject: "s",
+      instance: "web-1",
+      flushEveryMs: 60_000,
+      recentPerActor: 4,
+      now: () => clock++,
+    });
+    const coordinator = createActor(
+      batchCoordinatorMachine.provide({
+        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
+      }),
+      {
+        id: "batch:b7",
+        input: { batchId: "b7", userIds: ["u1", "u2", "u3", "u4", "u5", "u6"], deadlineMs: 60_000 },
+        inspect: inspection.inspect,
+      },
+    ).start();
+    for (const u of ["u1", "u2", "u3"])
+      coordinator.send({ type: "USER_REPORTED", userId: u, outcome: "done" });
+    inspection.flush();
+    for (const u of ["u4", "u5"]) coordinator.send({ type: "USER_REPORTED", userId: u, outcome: "done" });
+    inspection.flush();
+
+    const [first, second] = sink.batches;
+    // The start snapshot (entering the state) keeps its own record; three reports fold into one.
+    expect(first!.events).toMatchObject([
+      { type: "actor.updated", event: "xstate.init", actor: { state: "collecting", counts: { done: 0 } } },
+      { type: "actor.updated", event: "USER_REPORTED", coalesced: 3, actor: { counts: { done: 3 } } },
+    ]);
+    expect(first!.events[0]).not.toHaveProperty("coalesced");
+    // The next interval starts a new record, with the latest counts.
+    expect(second!.events).toMatchObject([
+      { type: "actor.updated", event: "USER_REPORTED", coalesced: 2, actor: { counts: { done: 5 } } },
+    ]);
+    for (const record of [...first!.events, ...second!.events])
+      expect(ActorEventSchema.safeParse(record).success).toBe(true);
+    // agg.inspect's "last events it received": every event, not the folded records; the last 4.
+    const recent = inspection.recentEvents("batch:b7");
+    expect(recent.map((e) => e.event)).toEqual(Array(4).fill("USER_REPORTED"));
+    expect(recent.map((e) => e.state)).toEqual(Array(4).fill("collecting"));
+    expect(recent.map((e) => e.at)).toEqual([...recent.map((e) => e.at)].sort((a, b) => a - b));
+
+    // A change of state always gets a record of its own, even within one interval.
+    coordinator.send({ type: "USER_REPORTED", userId: "u6", outcome: "done" });
+    inspection.stop();
+    expect(sink.batches.at(-1)!.events).toMatchObject([
+      { type: "actor.stopped", id: "batch:b7", state: "completed", event: "USER_REPORTED" },
+    ]);
   });
 
   it("counts a failed publish and tells onError once, never throwing into the actor", () => {
