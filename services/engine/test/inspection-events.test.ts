@@ -13,7 +13,14 @@ import {
 } from "@agg/machines";
 import { ActorEventSchema } from "@agg/protocol";
 import { describe, expect, it, vi } from "vitest";
-import { createActor, type EventObject, fromCallback, fromPromise, waitFor } from "xstate";
+import {
+  createActor,
+  type EventObject,
+  fromCallback,
+  fromPromise,
+  type InspectionEvent,
+  waitFor,
+} from "xstate";
 import {
   createInspectionPublisher,
   type InspectionBatch,
@@ -55,6 +62,19 @@ const userMachine = userAggregatorMachine.provide({
   },
   actions: { closeJobChannel: () => undefined },
 });
+
+const coordinatorMachine = batchCoordinatorMachine.provide({
+  actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
+});
+
+/** A started coordinator `batch:<batchId>` of `userIds`, watched by `inspect`. */
+function startCoordinator(batchId: string, userIds: string[], inspect: (event: InspectionEvent) => void) {
+  return createActor(coordinatorMachine, {
+    id: `batch:${batchId}`,
+    input: { batchId, userIds, deadlineMs: 60_000 },
+    inspect,
+  }).start();
+}
 
 const job = { jobId: "b1:alice", batchId: "b1", userId: "alice", mode: "regenerate" as const };
 
@@ -123,16 +143,7 @@ describe("createInspectionPublisher", () => {
       instance: "web-2",
       flushEveryMs: 60_000,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b9",
-        input: { batchId: "b9", userIds: ["a", "b"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("b9", ["a", "b"], inspection.inspect);
     coordinator.send({ type: "USER_REPORTED", userId: "a", outcome: "done" });
     coordinator.send({ type: "USER_REPORTED", userId: "b", outcome: "failed" });
     inspection.stop();
@@ -159,16 +170,7 @@ describe("createInspectionPublisher", () => {
       flushEveryMs: 60_000,
       now: () => clock,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b2",
-        input: { batchId: "b2", userIds: ["x", "y"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("b2", ["x", "y"], inspection.inspect);
     // A flush after each event, so none folds into the previous one's record.
     for (let i = 0; i < 20; i++) {
       coordinator.send({ type: "USER_REPORTED", userId: "nobody", outcome: "done" });
@@ -197,16 +199,7 @@ describe("createInspectionPublisher", () => {
       recentPerActor: 4,
       now: () => clock++,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b7",
-        input: { batchId: "b7", userIds: ["u1", "u2", "u3", "u4", "u5", "u6"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("b7", ["u1", "u2", "u3", "u4", "u5", "u6"], inspection.inspect);
     for (const u of ["u1", "u2", "u3"])
       coordinator.send({ type: "USER_REPORTED", userId: u, outcome: "done" });
     inspection.flush();
@@ -251,16 +244,7 @@ describe("createInspectionPublisher", () => {
       flushEveryMs: 60_000,
       onError,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b3",
-        input: { batchId: "b3", userIds: ["x"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("b3", ["x"], inspection.inspect);
     inspection.flush();
     coordinator.send({ type: "USER_REPORTED", userId: "x", outcome: "done" });
     inspection.stop();
@@ -317,16 +301,7 @@ describe("createInspectionPublisher", () => {
       maxEventsPerSecond: 1_000_000,
       flushEveryMs: 60_000,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:perf",
-        input: { batchId: "perf", userIds: ["x"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("perf", ["x"], inspection.inspect);
     const n = 20_000;
     const started = performance.now();
     for (let i = 0; i < n; i++)
