@@ -12,7 +12,7 @@ import type { InspectionEvent } from "xstate";
  * ```json
  * { "instance": "web-1", "seq": 7, "sentAt": 1767225600123, "dropped": 0,
  *   "events": [
- *     { "type": "actor.updated", "at": 1767225600101, "event": "DAY_PERSISTED",
+ *     { "type": "actor.updated", "at": 1767225600101, "event": "DAY_PERSISTED", "coalesced": 3,
  *       "actor": { "id": "user:alice", "machine": "userAggregator", "state": "processingJob.aggregating",
  *                  "instance": "web-1", "userId": "alice", "batchId": "b1", "counts": { "daysDone": 3 } } },
  *     { "type": "actor.stopped", "at": 1767225600120, "id": "user:bob", "instance": "web-1",
@@ -20,7 +20,9 @@ import type { InspectionEvent } from "xstate";
  *   ] }
  * ```
  *
- * Each record is a valid `ActorEvent` of `@agg/protocol`.
+ * Each record is a valid `ActorEvent` of `@agg/protocol`. Every change of an
+ * actor's state has a record of its own; events that leave it in its state
+ * fold into one record per flush (`coalesced`: how many).
  */
 
 /** An actor of a machine changed (or received an event and stayed where it was). */
@@ -30,6 +32,12 @@ export interface ActorUpdatedRecord {
   readonly at: number;
   /** Type of the event the actor processed (`JOB_RECEIVED`, `xstate.done.actor.planJob`, ...). */
   readonly event: string;
+  /**
+   * Present when the record stands for several events that left the actor in
+   * the same state within one flush interval: how many; `at`, `event` and
+   * `counts` are those of the last of them.
+   */
+  readonly coalesced?: number;
   readonly actor: {
     readonly id: string;
     readonly machine: string;
@@ -131,6 +139,35 @@ interface MachineSnapshotLike {
   readonly machine?: { readonly id?: string };
 }
 
+/**
+ * A record waiting for the next flush. It holds the snapshot's context itself
+ * (immutable in XState; not the whole snapshot, which keeps more garbage
+ * alive until the flush), so the context is reduced to counts once per
+ * record at flush time, not once per inspection event.
+ */
+interface PendingUpdate {
+  /** The flush interval it belongs to; only a record of the current one takes more events. */
+  readonly interval: number;
+  at: number;
+  event: string;
+  context: unknown;
+  /** Events folded into this record (1: only its own). */
+  coalesced: number;
+  readonly id: string;
+  readonly machine: string;
+  readonly state: string;
+}
+
+/** What the publisher knows of one live machine actor. */
+interface ActorTrack {
+  /** State after the last event, whether or not it was published. */
+  state: string;
+  /** The record of this flush interval that later events of the same state fold into. */
+  open: PendingUpdate | undefined;
+  /** Ring of recent events, oldest first. */
+  readonly recent: RecentEvent[];
+}
+
 const encoder = new TextEncoder();
 
 /**
@@ -138,6 +175,14 @@ const encoder = new TextEncoder();
  * stream of actor changes. Only machine actors are reported (the promise and
  * callback actors they invoke show up as the parent's `xstate.done.actor.*`
  * events); contexts are reduced to their numbers.
+ *
+ * Cheap per event, the rest at flush: an inspection event costs a map lookup,
+ * the state's name and an entry in the actor's ring of recent events. Events
+ * that leave an actor in the state it was already in (a `DAY_PERSISTED` while
+ * aggregating, a coordinator's `USER_REPORTED`) fold into one record per actor
+ * and flush, carrying the latest counts and `coalesced: n`; every change of
+ * state still gets its own record, so the inspector's timeline shows each
+ * transition with the event that caused it. `recentEvents` keeps every event.
  *
  * @example
  * ```ts
@@ -160,14 +205,15 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
   const now = options.now ?? Date.now;
   // Records waiting for the next flush; bounded even if the timer is starved.
   const maxPending = Math.max(maxPerSecond * 2, 100);
-  let pending: InspectionRecord[] = [];
+  let pending: (PendingUpdate | ActorStoppedRecord)[] = [];
   let windowStart = 0;
   let windowCount = 0;
   let dropped = 0;
   let published = 0;
   let seq = 0;
+  let interval = 0;
   let stopped = false;
-  const recent = new Map<string, RecentEvent[]>();
+  const actors = new Map<string, ActorTrack>();
   const reported = new Set<string>();
   const report = (what: string, error: unknown) => {
     if (reported.has(what)) return;
@@ -204,17 +250,6 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
     return true;
   };
 
-  const remember = (id: string, entry: RecentEvent) => {
-    if (recentPerActor === 0) return;
-    let list = recent.get(id);
-    if (!list) {
-      list = [];
-      recent.set(id, list);
-    }
-    list.push(entry);
-    if (list.length > recentPerActor) list.shift();
-  };
-
   const inspect = (event: InspectionEvent): void => {
     if (forwarder) {
       try {
@@ -223,6 +258,7 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
         report("stately inspector failed", error);
       }
     }
+    // Microsteps, actions, events and actor creations: the snapshot that follows says it all.
     if (event.type !== "@xstate.snapshot" || stopped) return;
     const snapshot = event.snapshot as unknown as MachineSnapshotLike;
     const machine = snapshot.machine?.id;
@@ -233,7 +269,7 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
     const eventType = event.event.type;
     const state = stateOf(snapshot.value);
     if (snapshot.status !== "active") {
-      recent.delete(id);
+      actors.delete(id);
       // Never rate-limited: one per actor's life, and the inspector relies on it to drop the actor.
       if (pending.length < maxPending) {
         const status =
@@ -242,30 +278,73 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
       } else dropped++;
       return;
     }
-    remember(id, { at, event: eventType, state });
+    let track = actors.get(id);
+    if (!track) {
+      track = { state: "", open: undefined, recent: [] };
+      actors.set(id, track);
+    }
+    if (recentPerActor > 0) {
+      track.recent.push({ at, event: eventType, state });
+      if (track.recent.length > recentPerActor) track.recent.shift();
+    }
+    const open = track.open;
+    if (open !== undefined && open.interval === interval && open.state === state) {
+      // Same state as the last record of this interval: fold in, keep the latest counts.
+      open.at = at;
+      open.event = eventType;
+      open.context = snapshot.context;
+      open.coalesced++;
+      return;
+    }
+    const sameState = track.state === state;
+    track.state = state;
     if (!admit(at)) {
+      track.open = undefined;
       dropped++;
       return;
     }
-    pending.push({
-      type: "actor.updated",
+    const update: PendingUpdate = {
+      interval,
       at,
       event: eventType,
+      context: snapshot.context,
+      coalesced: 1,
+      id,
+      machine,
+      state,
+    };
+    pending.push(update);
+    // A record that entered a state stays as it is (its event is what caused the
+    // transition); later events in that state fold into a record of their own.
+    track.open = sameState ? update : undefined;
+  };
+
+  const toRecord = (p: PendingUpdate | ActorStoppedRecord): InspectionRecord => {
+    if ("type" in p) return p;
+    const context = p.context;
+    return {
+      type: "actor.updated",
+      at: p.at,
+      event: p.event,
+      ...(p.coalesced > 1 ? { coalesced: p.coalesced } : {}),
       actor: {
-        id,
-        machine,
-        state,
+        id: p.id,
+        machine: p.machine,
+        state: p.state,
         instance,
-        ...identify(snapshot.context),
-        counts: countsOf(snapshot.context),
+        ...identify(context),
+        counts: countsOf(context),
       },
-    });
+    };
   };
 
   const flush = () => {
+    // Whatever arrives from now on starts new records.
+    interval++;
     if (pending.length === 0) return;
-    const events = pending;
+    const taken = pending;
     pending = [];
+    const events = taken.map(toRecord);
     const batch: InspectionBatch = { instance, seq: ++seq, sentAt: now(), dropped, events };
     try {
       publish(subject, encoder.encode(JSON.stringify(batch)));
@@ -281,14 +360,14 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
 
   return {
     inspect,
-    recentEvents: (actorId) => recent.get(actorId)?.slice() ?? [],
+    recentEvents: (actorId) => actors.get(actorId)?.recent.slice() ?? [],
     flush,
     stop: () => {
       if (stopped) return;
       clearInterval(timer);
       flush();
       stopped = true;
-      recent.clear();
+      actors.clear();
       if (forwarder) safely(() => forwarder?.stop());
       forwarder = undefined;
     },
@@ -330,29 +409,24 @@ export async function connectStatelyInspector(url: string): Promise<InspectionFo
   };
 }
 
-const stateNames = new WeakMap<object, string>();
-
-/** The state value as one string; object values are cached (a snapshot reuses them until the state changes). */
+/**
+ * The state value as one string. Not cached: XState builds a new value object
+ * for every snapshot of a nested state, so a cache keyed on it only grows (a
+ * `WeakMap` here cost more than formatting, mostly in the garbage collector).
+ */
 function stateOf(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (value === null || typeof value !== "object") return "";
-  let name = stateNames.get(value);
-  if (name === undefined) {
-    name = formatStateValue(value);
-    stateNames.set(value, name);
-  }
-  return name;
+  return typeof value === "string" ? value : formatStateValue(value);
 }
 
 /** `userId` and `batchId` where the context has them (a user's current job names its batch). */
 function identify(context: unknown): { userId?: string; batchId?: string } {
-  if (context === null || typeof context !== "object") return {};
+  const ids: { userId?: string; batchId?: string } = {};
+  if (context === null || typeof context !== "object") return ids;
   const c = context as { userId?: unknown; batchId?: unknown; currentJob?: { batchId?: unknown } | null };
   const batchId = typeof c.batchId === "string" ? c.batchId : c.currentJob?.batchId;
-  return {
-    ...(typeof c.userId === "string" ? { userId: c.userId } : {}),
-    ...(typeof batchId === "string" ? { batchId } : {}),
-  };
+  if (typeof c.userId === "string") ids.userId = c.userId;
+  if (typeof batchId === "string") ids.batchId = batchId;
+  return ids;
 }
 
 /** The context's top-level numbers, and the sizes of its collections. */

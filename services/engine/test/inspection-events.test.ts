@@ -13,7 +13,14 @@ import {
 } from "@agg/machines";
 import { ActorEventSchema } from "@agg/protocol";
 import { describe, expect, it, vi } from "vitest";
-import { createActor, type EventObject, fromCallback, fromPromise, waitFor } from "xstate";
+import {
+  createActor,
+  type EventObject,
+  fromCallback,
+  fromPromise,
+  type InspectionEvent,
+  waitFor,
+} from "xstate";
 import {
   createInspectionPublisher,
   type InspectionBatch,
@@ -55,6 +62,19 @@ const userMachine = userAggregatorMachine.provide({
   },
   actions: { closeJobChannel: () => undefined },
 });
+
+const coordinatorMachine = batchCoordinatorMachine.provide({
+  actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
+});
+
+/** A started coordinator `batch:<batchId>` of `userIds`, watched by `inspect`. */
+function startCoordinator(batchId: string, userIds: string[], inspect: (event: InspectionEvent) => void) {
+  return createActor(coordinatorMachine, {
+    id: `batch:${batchId}`,
+    input: { batchId, userIds, deadlineMs: 60_000 },
+    inspect,
+  }).start();
+}
 
 const job = { jobId: "b1:alice", batchId: "b1", userId: "alice", mode: "regenerate" as const };
 
@@ -123,16 +143,7 @@ describe("createInspectionPublisher", () => {
       instance: "web-2",
       flushEveryMs: 60_000,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b9",
-        input: { batchId: "b9", userIds: ["a", "b"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("b9", ["a", "b"], inspection.inspect);
     coordinator.send({ type: "USER_REPORTED", userId: "a", outcome: "done" });
     coordinator.send({ type: "USER_REPORTED", userId: "b", outcome: "failed" });
     inspection.stop();
@@ -159,19 +170,12 @@ describe("createInspectionPublisher", () => {
       flushEveryMs: 60_000,
       now: () => clock,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b2",
-        input: { batchId: "b2", userIds: ["x", "y"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
-    for (let i = 0; i < 20; i++)
+    const coordinator = startCoordinator("b2", ["x", "y"], inspection.inspect);
+    // A flush after each event, so none folds into the previous one's record.
+    for (let i = 0; i < 20; i++) {
       coordinator.send({ type: "USER_REPORTED", userId: "nobody", outcome: "done" });
-    inspection.flush();
+      inspection.flush();
+    }
     expect(sink.records()).toHaveLength(5);
     expect(inspection.dropped).toBe(16); // 21 snapshots (start + 20 events), 5 admitted
     clock += 1_000; // a new second: admitted again
@@ -182,6 +186,51 @@ describe("createInspectionPublisher", () => {
     expect(last.dropped).toBe(16);
     expect(last.events.map((r) => r.type)).toEqual(["actor.updated", "actor.stopped"]);
     expect(inspection.published).toBe(7);
+  });
+
+  it("folds events that keep an actor in its state into one record per flush; the recent ring keeps every event", () => {
+    let clock = 1_000;
+    const sink = capture();
+    const inspection = createInspectionPublisher({
+      publish: sink.publish,
+      subject: "s",
+      instance: "web-1",
+      flushEveryMs: 60_000,
+      recentPerActor: 4,
+      now: () => clock++,
+    });
+    const coordinator = startCoordinator("b7", ["u1", "u2", "u3", "u4", "u5", "u6"], inspection.inspect);
+    for (const u of ["u1", "u2", "u3"])
+      coordinator.send({ type: "USER_REPORTED", userId: u, outcome: "done" });
+    inspection.flush();
+    for (const u of ["u4", "u5"]) coordinator.send({ type: "USER_REPORTED", userId: u, outcome: "done" });
+    inspection.flush();
+
+    const [first, second] = sink.batches;
+    // The start snapshot (entering the state) keeps its own record; three reports fold into one.
+    expect(first!.events).toMatchObject([
+      { type: "actor.updated", event: "xstate.init", actor: { state: "collecting", counts: { done: 0 } } },
+      { type: "actor.updated", event: "USER_REPORTED", coalesced: 3, actor: { counts: { done: 3 } } },
+    ]);
+    expect(first!.events[0]).not.toHaveProperty("coalesced");
+    // The next interval starts a new record, with the latest counts.
+    expect(second!.events).toMatchObject([
+      { type: "actor.updated", event: "USER_REPORTED", coalesced: 2, actor: { counts: { done: 5 } } },
+    ]);
+    for (const record of [...first!.events, ...second!.events])
+      expect(ActorEventSchema.safeParse(record).success).toBe(true);
+    // agg.inspect's "last events it received": every event, not the folded records; the last 4.
+    const recent = inspection.recentEvents("batch:b7");
+    expect(recent.map((e) => e.event)).toEqual(Array(4).fill("USER_REPORTED"));
+    expect(recent.map((e) => e.state)).toEqual(Array(4).fill("collecting"));
+    expect(recent.map((e) => e.at)).toEqual([...recent.map((e) => e.at)].sort((a, b) => a - b));
+
+    // A change of state always gets a record of its own, even within one interval.
+    coordinator.send({ type: "USER_REPORTED", userId: "u6", outcome: "done" });
+    inspection.stop();
+    expect(sink.batches.at(-1)!.events).toMatchObject([
+      { type: "actor.stopped", id: "batch:b7", state: "completed", event: "USER_REPORTED" },
+    ]);
   });
 
   it("counts a failed publish and tells onError once, never throwing into the actor", () => {
@@ -195,16 +244,7 @@ describe("createInspectionPublisher", () => {
       flushEveryMs: 60_000,
       onError,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:b3",
-        input: { batchId: "b3", userIds: ["x"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("b3", ["x"], inspection.inspect);
     inspection.flush();
     coordinator.send({ type: "USER_REPORTED", userId: "x", outcome: "done" });
     inspection.stop();
@@ -261,16 +301,7 @@ describe("createInspectionPublisher", () => {
       maxEventsPerSecond: 1_000_000,
       flushEveryMs: 60_000,
     });
-    const coordinator = createActor(
-      batchCoordinatorMachine.provide({
-        actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
-      }),
-      {
-        id: "batch:perf",
-        input: { batchId: "perf", userIds: ["x"], deadlineMs: 60_000 },
-        inspect: inspection.inspect,
-      },
-    ).start();
+    const coordinator = startCoordinator("perf", ["x"], inspection.inspect);
     const n = 20_000;
     const started = performance.now();
     for (let i = 0; i < n; i++)
