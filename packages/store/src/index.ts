@@ -34,7 +34,11 @@ export {
   findDuplicateSummaries,
   SUMMARY_UNIQUE_INDEX,
 } from "./migration/summary-uniqueness";
-export { DEFAULT_DAYS_PER_QUERY, loadDayDurations } from "./repository/duration-repository";
+export {
+  type DayDurationsRequest,
+  loadDayDurations,
+  loadUsersDayDurations,
+} from "./repository/duration-repository";
 export { advanceFence, advanceFences, claimFence, type Fence } from "./repository/fence-repository";
 export {
   DEFAULT_HEARTBEAT_PAGE_SIZE,

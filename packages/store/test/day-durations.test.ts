@@ -1,4 +1,6 @@
 import {
+  addDays,
+  type DayDuration,
   type DayRange,
   dayIntervals,
   type Heartbeat,
@@ -13,6 +15,7 @@ import {
   InvalidInputError,
   loadDayDurations,
   loadUserSettings,
+  loadUsersDayDurations,
   migrateToLatest,
   openDatabase,
   streamHeartbeats,
@@ -71,6 +74,32 @@ describe.each(storeFactories)("day durations on $kind", ({ open }) => {
       compared += expected.length;
     }
     expect(compared).toBeGreaterThan(200);
+  });
+
+  it("answer several users in one query exactly as one by one, each with their own days and timeout", async () => {
+    const requests = [];
+    for (const user of data.users) {
+      const s = (await loadUserSettings(t.db, user.id))!;
+      const to = localDayOf(NOW, s.timeZone);
+      const days = dayIntervals({ from: addDays(to, -3), to }, s.timeZone);
+      requests.push({
+        userId: user.id,
+        days,
+        timeoutMs: s.timeoutMs,
+        withEntity: s.languageMappings.length > 0,
+      });
+    }
+    requests.push({ userId: data.users[0]!.id, days: [], timeoutMs: 1000, withEntity: false });
+    const together = await loadUsersDayDurations(t.db, requests);
+    const sortRows = (rows: DayDuration[]) =>
+      [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(together).toHaveLength(requests.length);
+    for (const [k, r] of requests.entries()) {
+      const alone = await loadDayDurations(t.db, r.userId, r.days, r.timeoutMs, r.withEntity);
+      expect(sortRows(together[k]!)).toEqual(sortRows(alone));
+    }
+    expect(together.flat().length).toBeGreaterThan(50);
+    expect(together[requests.length - 1]).toEqual([]);
   });
 
   it("returns nothing for a user without heartbeats in the days", async () => {

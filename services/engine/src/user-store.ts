@@ -1,6 +1,9 @@
+import type { DayDuration } from "@agg/core";
 import {
   advanceFences,
   type Database,
+  type DayDurationsRequest,
+  loadUsersDayDurations,
   loadUsersPlanInputs,
   replaceUsersDays,
   type UserDaysWrite,
@@ -8,6 +11,12 @@ import {
 } from "@agg/store";
 import type { Kysely } from "kysely";
 import { Coalescer } from "./coalescer";
+
+/**
+ * Requests of at most this many days share a durations query: a group then
+ * sorts a few thousand rows, while grouping months would sort (and spill) far more.
+ */
+const GROUPED_DURATION_DAYS = 3;
 
 /** How the store calls of concurrent user actors are grouped. */
 export interface UserStoreOptions {
@@ -32,6 +41,7 @@ export class UserStore {
   private readonly plans: Coalescer<string, UserPlanInputs | null>;
   private readonly fences: Coalescer<string, bigint>;
   private readonly writes: Coalescer<UserDaysWrite, undefined>;
+  private readonly shortDurations: Coalescer<DayDurationsRequest, DayDuration[]>;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -48,6 +58,16 @@ export class UserStore {
       return userIds.map((id) => tokens.get(id) ?? new Error(`no fencing token came back for ${id}`));
     }, opts);
     this.writes = new Coalescer((writes) => writeGroup(db, writes), opts);
+    this.shortDurations = new Coalescer((requests) => loadUsersDayDurations(db, requests), opts);
+  }
+
+  /**
+   * The user's credited time per day and attributes (see `loadDayDurations`).
+   * Requests of a few days (a nightly run) are grouped; a month is a query of its own.
+   */
+  dayDurations(request: DayDurationsRequest): Promise<DayDuration[]> {
+    if (request.days.length <= GROUPED_DURATION_DAYS) return this.shortDurations.submit(request);
+    return loadUsersDayDurations(this.db, [request]).then(([durations]) => durations!);
   }
 
   /** The user's settings, first heartbeat and latest summary; null when the user does not exist. */

@@ -8,7 +8,7 @@ import {
   type UserSettings,
 } from "@agg/core";
 import type { UserJob } from "@agg/machines";
-import { loadDayDurations, loadUserSettings } from "@agg/store";
+import { loadUserSettings } from "@agg/store";
 import type { UserStore } from "./user-store";
 
 /** The I/O a user actor performs, wired to the store; the machine decides when. */
@@ -83,7 +83,12 @@ export async function aggregateUserDays(
   for (let i = 0; i < allDays.length; i += DAYS_PER_WRITE) {
     signal.throwIfAborted();
     const month = allDays.slice(i, i + DAYS_PER_WRITE);
-    const durations = await loadDayDurations(deps.store.db, job.userId, month, user.timeoutMs, byEntity);
+    const durations = await deps.store.dayDurations({
+      userId: job.userId,
+      days: month,
+      timeoutMs: user.timeoutMs,
+      withEntity: byEntity,
+    });
     for (const d of durations) heartbeats += d.heartbeats;
     const written = summarizeDurations(user, month, durations);
     signal.throwIfAborted();

@@ -3,9 +3,6 @@ import { type Kysely, sql } from "kysely";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
 
-/** Local days per durations query when the caller does not say: a month, so a query stays a short range scan. */
-export const DEFAULT_DAYS_PER_QUERY = 31;
-
 interface DurationRow {
   readonly day_index: number;
   readonly project: string | null;
@@ -55,45 +52,123 @@ export async function loadDayDurations(
   timeoutMs: number,
   withEntity: boolean,
 ): Promise<DayDuration[]> {
-  validate(days, timeoutMs);
-  if (days.length === 0) return [];
-  const from = days[0]!.fromTime;
-  const to = days[days.length - 1]!.toTime;
-  if (from >= to) return [];
-  const starts = `{${days.map((d) => d.fromTime).join(",")}}`;
-  const { rows } = await sql<DurationRow>`
-    with hb as (
-      select width_bucket(t.ms, cast(${starts} as int8[])) - 1 as day_index, t.ms, h.time, h.id,
-        h.project, h.language, h.editor, h.operating_system, h.machine, h.category,
-        case when cast(${withEntity} as boolean) then h.entity end as entity
-      from heartbeats h
+  const [durations] = await loadUsersDayDurations(db, [{ userId, days, timeoutMs, withEntity }]);
+  return durations!;
+}
+
+/** One user's question to {@link loadUsersDayDurations}: the arguments of `loadDayDurations`. */
+export interface DayDurationsRequest {
+  readonly userId: string;
+  readonly days: readonly DayInterval[];
+  readonly timeoutMs: number;
+  readonly withEntity: boolean;
+}
+
+/**
+ * `loadDayDurations` for several users in ONE query (each user with their own
+ * days, timeout and entity choice): the nightly run asks for one day of many
+ * users, where a round trip per user would cost more than the work.
+ *
+ * @returns per request, in order, its durations.
+ * @throws {InvalidInputError} as `loadDayDurations`.
+ */
+export async function loadUsersDayDurations(
+  db: Kysely<Database>,
+  requests: readonly DayDurationsRequest[],
+): Promise<DayDuration[][]> {
+  for (const r of requests) validate(r.days, r.timeoutMs);
+  const asked = requests.flatMap((r, k): AskedDurations[] => {
+    const from = r.days[0]?.fromTime;
+    const to = r.days[r.days.length - 1]?.toTime;
+    if (from === undefined || to === undefined || from >= to) return [];
+    return [
+      {
+        k,
+        u: r.userId,
+        lo: from,
+        hi: to,
+        starts: r.days.map((d) => d.fromTime),
+        tmo: r.timeoutMs,
+        ent: r.withEntity,
+      },
+    ];
+  });
+  const answers: DayDuration[][] = requests.map(() => []);
+  // Entities only where asked, and by a query that never names the column otherwise:
+  // without it, a user's rows are an index-only scan of the covering index.
+  for (const withEntity of [false, true]) {
+    const group = asked.filter((a) => a.ent === withEntity);
+    if (group.length === 0) continue;
+    for (const r of await queryDurations(db, group, withEntity)) {
+      answers[r.k]!.push({
+        dayIndex: r.day_index,
+        project: r.project,
+        language: r.language,
+        editor: r.editor,
+        operatingSystem: r.operating_system,
+        machine: r.machine,
+        category: r.category,
+        entity: r.entity,
+        creditedMs: r.credited_ms,
+        heartbeats: r.heartbeats,
+      });
+    }
+  }
+  return answers;
+}
+
+/** One user's request as the query reads it from its `jsonb` parameter. */
+interface AskedDurations {
+  readonly k: number;
+  readonly u: string;
+  readonly lo: number;
+  readonly hi: number;
+  readonly starts: readonly number[];
+  readonly tmo: number;
+  readonly ent: boolean;
+}
+
+async function queryDurations(
+  db: Kysely<Database>,
+  asked: readonly AskedDurations[],
+  withEntity: boolean,
+): Promise<(DurationRow & { k: number })[]> {
+  const entity = withEntity ? sql`h.entity` : sql`null::text`;
+  const { rows } = await sql<DurationRow & { k: number }>`
+    with req as (
+      select r.k, r.u, r.starts, r.tmo,
+        timestamptz 'epoch' + r.lo * interval '1 millisecond' as lo,
+        timestamptz 'epoch' + r.hi * interval '1 millisecond' as hi
+      from jsonb_to_recordset(cast(${JSON.stringify(asked)} as jsonb))
+        as r(k int4, u text, lo int8, hi int8, starts int8[], tmo int8)
+    ),
+    hb as (
+      -- LATERAL: each user's rows come from their own index range scan, never a
+      -- hash join over the whole table, whatever the planner guesses for req.
+      select req.k, req.tmo, width_bucket(h.ms, req.starts) - 1 as day_index, h.*
+      from req
       cross join lateral (
-        select extract(epoch from date_trunc('second', h.time))::int8 * 1000
-          + (extract(microseconds from h.time)::int8 % 1000000) / 1000 as ms
-      ) t
-      where h.user_id = ${userId} and h.time >= ${new Date(from)} and h.time < ${new Date(to)}
+        select h.time, h.id, h.project, h.language, h.editor, h.operating_system, h.machine, h.category,
+          ${entity} as entity,
+          extract(epoch from date_trunc('second', h.time))::int8 * 1000
+            + (extract(microseconds from h.time)::int8 % 1000000) / 1000 as ms
+        from heartbeats h
+        where h.user_id = req.u and h.time >= req.lo and h.time < req.hi
+        offset 0 -- keeps the subquery per user: flattened, it became a hash join over a full scan
+      ) h
     ),
     credited as (
-      select hb.*, lead(hb.ms) over (partition by hb.day_index order by hb.time, hb.id) - hb.ms as gap
+      select hb.*, lead(hb.ms) over (partition by hb.k, hb.day_index order by hb.time, hb.id) - hb.ms as gap
       from hb
     )
-    select day_index, project, language, editor, operating_system, machine, category, entity,
-      sum(case when gap < ${timeoutMs} then gap else 0 end)::float8 as credited_ms,
+    select k, day_index, project, language, editor, operating_system, machine, category, entity,
+      sum(case when gap < tmo then gap else 0 end)::float8 as credited_ms,
       count(*)::int4 as heartbeats
     from credited
-    group by day_index, project, language, editor, operating_system, machine, category, entity`.execute(db);
-  return rows.map((r) => ({
-    dayIndex: r.day_index,
-    project: r.project,
-    language: r.language,
-    editor: r.editor,
-    operatingSystem: r.operating_system,
-    machine: r.machine,
-    category: r.category,
-    entity: r.entity,
-    creditedMs: r.credited_ms,
-    heartbeats: r.heartbeats,
-  }));
+    group by k, day_index, project, language, editor, operating_system, machine, category, entity`.execute(
+    db,
+  );
+  return rows;
 }
 
 function validate(days: readonly DayInterval[], timeoutMs: number): void {
