@@ -16,6 +16,8 @@ export interface EngineConfig {
   readonly dataDir: string;
   /** Users aggregated at once by this instance. */
   readonly concurrency: number;
+  /** PostgreSQL connections of this instance (the actors' calls share them, grouped). */
+  readonly dbPoolSize: number;
   /** JetStream ack wait for a job; an instance that dies hands its jobs back after this. */
   readonly ackWaitMs: number;
   /** Deliveries of one job before it is terminated as poison. */
@@ -63,7 +65,8 @@ const EnvSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   METRICS_HOST: z.string().default("127.0.0.1"),
   AGG_DATA_DIR: z.string().default("./data"),
-  AGG_CONCURRENCY: positiveInt(4),
+  AGG_CONCURRENCY: positiveInt(64),
+  AGG_DB_POOL_SIZE: positiveInt(10),
   AGG_ACK_WAIT_MS: positiveInt(6_000),
   AGG_MAX_DELIVER: positiveInt(10),
   AGG_PASSIVATE_AFTER_MS: positiveInt(2_000),
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     metricsHost: e.METRICS_HOST,
     dataDir: e.AGG_DATA_DIR,
     concurrency: e.AGG_CONCURRENCY,
+    dbPoolSize: e.AGG_DB_POOL_SIZE,
     ackWaitMs: e.AGG_ACK_WAIT_MS,
     maxDeliver: e.AGG_MAX_DELIVER,
     passivateAfterMs: e.AGG_PASSIVATE_AFTER_MS,

@@ -109,7 +109,7 @@ export class Engine {
     try {
       database = await openDatabase(
         config.databaseUrl
-          ? { url: config.databaseUrl, poolSize: config.concurrency * 2 + 2 }
+          ? { url: config.databaseUrl, poolSize: config.dbPoolSize }
           : { dataDir: resolve(config.dataDir, "pglite") },
       );
       const migration = await migrateToLatest(database.db);
