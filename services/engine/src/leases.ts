@@ -1,17 +1,17 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 
 /**
  * A time-limited claim on one key of the leases bucket: "this instance works on
- * this user (or coordinates this batch)". The revision at acquisition is the
- * fencing token: JetStream revisions only grow, so a later holder always has a
- * larger token than every earlier one, and PostgreSQL refuses writes that carry
- * an older token than the newest it has seen.
+ * this user (or coordinates this batch)". Holding it is what allows asking
+ * PostgreSQL for a user's fencing token (`advanceFence`); the token, not the
+ * lease, is what a write is checked against.
  */
 export interface Lease {
   readonly key: string;
-  /** Fencing token: the KV revision at which this lease was acquired. */
+  /** The KV revision at which this lease was acquired (shown by `agg.inspect`). */
   readonly token: number;
   /** False once renewal failed or the lease was released. */
   readonly held: boolean;
@@ -33,6 +33,28 @@ export interface LeasesOptions {
   readonly replicas: number;
   readonly instance: string;
   readonly log: Logger;
+}
+
+/**
+ * `create` keeps an existing bucket's TTL. Left alone, a changed
+ * `AGG_LEASE_TTL_MS` would make this instance trust its leases for one TTL
+ * while NATS expires them after another: a longer local TTL would let two
+ * instances work on one user. So the bucket takes the configured TTL (the
+ * last instance started wins; every instance of a cluster should agree).
+ */
+async function ensureBucketTtl(nc: NatsConnection, kv: KV, opts: LeasesOptions): Promise<void> {
+  const status = await kv.status();
+  if (status.ttl === opts.ttlMs) return;
+  const jsm = await jetstreamManager(nc);
+  const stream = `KV_${opts.bucket}`;
+  const { config } = await jsm.streams.info(stream);
+  // The duplicate window may not exceed max_age; KV buckets keep it at min(TTL, 2 min).
+  const window = nanos(Math.min(opts.ttlMs, 120_000));
+  await jsm.streams.update(stream, { ...config, max_age: nanos(opts.ttlMs), duplicate_window: window });
+  opts.log.warn(
+    { bucket: opts.bucket, fromMs: status.ttl, toMs: opts.ttlMs },
+    "the leases bucket had another TTL; it now has AGG_LEASE_TTL_MS",
+  );
 }
 
 /** KV keys allow `[-/_=.a-zA-Z0-9]`; user ids allow anything, so they are base64url-encoded. */
@@ -66,6 +88,7 @@ export class Leases {
       history: 1,
       replicas: opts.replicas,
     });
+    await ensureBucketTtl(nc, kv, opts);
     return new Leases(kv, opts);
   }
 

@@ -1,0 +1,47 @@
+/**
+ * Leases on a real NATS server: the bucket's TTL follows the configuration, so
+ * an instance never trusts a lease longer than NATS keeps it.
+ */
+import { randomBytes } from "node:crypto";
+import { TEST_NATS_URL } from "@agg/test-support";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Leases, leaseKey } from "../src/leases";
+
+describe("Leases", () => {
+  let nc: NatsConnection;
+  const bucket = `agg_test_leases_${randomBytes(4).toString("hex")}`;
+  const log = pino({ level: "silent" });
+
+  beforeAll(async () => {
+    nc = await connect({ servers: TEST_NATS_URL });
+  });
+  afterAll(async () => {
+    await new Kvm(nc)
+      .open(bucket)
+      .then((kv) => kv.destroy())
+      .catch(() => undefined);
+    await nc?.close();
+  });
+
+  it("gives an existing bucket the configured TTL, and a released lease passes to another instance", async () => {
+    const first = await Leases.open(nc, { bucket, ttlMs: 5_000, replicas: 1, instance: "a", log });
+    await first.close();
+    const second = await Leases.open(nc, { bucket, ttlMs: 2_000, replicas: 1, instance: "b", log });
+    expect((await (await new Kvm(nc).open(bucket)).status()).ttl).toBe(2_000);
+
+    const key = leaseKey("user", "alice");
+    const lease = await second.tryAcquire(key, () => undefined);
+    expect(lease).not.toBeNull();
+    const third = await Leases.open(nc, { bucket, ttlMs: 2_000, replicas: 1, instance: "c", log });
+    expect(await third.tryAcquire(key, () => undefined)).toBeNull();
+    expect(await third.holder(key)).toBe("b");
+    await second.release(lease!);
+    expect(await third.tryAcquire(key, () => undefined)).not.toBeNull();
+    await second.close();
+    await third.close();
+  });
+});
