@@ -69,7 +69,7 @@ const EnvSchema = z.object({
   AGG_DB_POOL_SIZE: positiveInt(10),
   AGG_ACK_WAIT_MS: positiveInt(6_000),
   AGG_MAX_DELIVER: positiveInt(10),
-  AGG_PASSIVATE_AFTER_MS: positiveInt(2_000),
+  AGG_PASSIVATE_AFTER_MS: positiveInt(250),
   AGG_JOB_TIMEOUT_MS: positiveInt(15 * 60_000),
   AGG_BATCH_DEADLINE_MS: positiveInt(6 * 60 * 60_000),
   AGG_DRAIN_TIMEOUT_MS: positiveInt(20_000),
