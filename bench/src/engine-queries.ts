@@ -1,6 +1,6 @@
 /**
  * `EXPLAIN ANALYZE` of the queries the engine issues for one user, written as
- * @agg/store's repositories build them (heartbeat-repository, summary-repository,
+ * @agg/store's repositories build them (duration-repository, summary-repository,
  * user-repository), so their plans can be read next to the set-based statement's.
  */
 import type { PgClient } from "./bench-database";
@@ -14,39 +14,40 @@ export async function explainEngineQueries(
 ): Promise<{ label: string; plan: string }[]> {
   const from = new Date(fromMs);
   const to = new Date(toMs);
+  // A month of UTC days from the first one, as the engine asks for one write's worth.
+  const dayMs = 86_400_000;
+  const firstDay = Math.floor(fromMs / dayMs) * dayMs;
+  const starts = Array.from({ length: 31 }, (_, i) => firstDay + i * dayMs);
+  const request = (withEntity: boolean) =>
+    JSON.stringify([
+      { k: 0, u: userId, lo: starts[0], hi: starts[30]! + dayMs, starts, tmo: 600_000, ent: withEntity },
+    ]);
   const queries: { label: string; sql: string; params: unknown[] }[] = [
     {
-      label: "loadUserSettings (users)",
-      sql: "select location, heartbeats_timeout_sec, exclude_unknown_projects from users where id = $1",
+      label: "loadUsersPlanInputs (settings, mappings, first heartbeat, latest summary)",
+      sql: `select u.id, u.location, u.heartbeats_timeout_sec, u.exclude_unknown_projects,
+              (select json_agg(json_build_object('extension', m.extension, 'language', m.language) order by m.id)
+                 from language_mappings m where m.user_id = u.id) as mappings,
+              (select h.time from heartbeats h where h.user_id = u.id order by h.time limit 1) as first_heartbeat,
+              (select s.from_time from summaries s where s.user_id = u.id order by s.from_time desc limit 1) as latest
+            from users u where u.id in ($1)`,
       params: [userId],
     },
     {
-      label: "loadUserSettings (language_mappings)",
-      sql: "select extension, language from language_mappings where user_id = $1 order by id",
-      params: [userId],
+      label: "loadUsersDayDurations, 31 days, no entity (index-only)",
+      sql: durationsSql("null::text"),
+      params: [request(false)],
     },
     {
-      label: "firstHeartbeatTime",
-      sql: "select time from heartbeats where user_id = $1 order by time limit 1",
-      params: [userId],
+      label: "loadUsersDayDurations, 31 days, with entity (users with language mappings)",
+      sql: durationsSql("h.entity"),
+      params: [request(true)],
     },
     {
-      label: "streamHeartbeats, first page of 10 000",
-      sql: `select id, time, time::text as cursor_time, entity, project, language, editor, operating_system,
-              machine, category
-            from heartbeats where user_id = $1 and time >= $2 and time < $3
-            order by time, id limit 10000`,
-      params: [userId, from, to],
-    },
-    {
-      label: "replaceDays: delete the range's items",
-      sql: `delete from summary_items where summary_id in (
-              select id from summaries where user_id = $1 and from_time >= $2 and from_time < $3)`,
-      params: [userId, from, to],
-    },
-    {
-      label: "replaceDays: delete the range's summaries",
-      sql: "delete from summaries where user_id = $1 and from_time >= $2 and from_time < $3",
+      label: "replaceUsersDays: delete the range's summaries and items",
+      sql: `with doomed as (select id from summaries where user_id = $1 and from_time >= $2 and from_time < $3),
+              doomed_items as (delete from summary_items where summary_id in (select id from doomed))
+            delete from summaries where id in (select id from doomed)`,
       params: [userId, from, to],
     },
   ];
@@ -78,4 +79,36 @@ export async function busiestUser(
   const r = rows[0];
   if (!r) return null;
   return { userId: r.user_id, fromMs: r.first.getTime() - 86_400_000, toMs: r.last.getTime() + 86_400_000 };
+}
+
+/** The durations query as @agg/store's duration-repository builds it. */
+function durationsSql(entity: string): string {
+  return `
+    with req as (
+      select r.k, r.u, r.starts, r.tmo,
+        timestamptz 'epoch' + r.lo * interval '1 millisecond' as lo,
+        timestamptz 'epoch' + r.hi * interval '1 millisecond' as hi
+      from jsonb_to_recordset(cast($1 as jsonb)) as r(k int4, u text, lo int8, hi int8, starts int8[], tmo int8)
+    ),
+    hb as (
+      select req.k, req.tmo, width_bucket(h.ms, req.starts) - 1 as day_index, h.*
+      from req
+      cross join lateral (
+        select h.time, h.id, h.project, h.language, h.editor, h.operating_system, h.machine, h.category,
+          ${entity} as entity,
+          extract(epoch from date_trunc('second', h.time))::int8 * 1000
+            + (extract(microseconds from h.time)::int8 % 1000000) / 1000 as ms
+        from heartbeats h
+        where h.user_id = req.u and h.time >= req.lo and h.time < req.hi
+        offset 0
+      ) h
+    ),
+    credited as (
+      select hb.*, lead(hb.ms) over (partition by hb.k, hb.day_index order by hb.time, hb.id) - hb.ms as gap
+      from hb
+    )
+    select k, day_index, project, language, editor, operating_system, machine, category, entity,
+      sum(case when gap < tmo then gap else 0 end)::float8 as credited_ms, count(*)::int4 as heartbeats
+    from credited
+    group by k, day_index, project, language, editor, operating_system, machine, category, entity`;
 }
