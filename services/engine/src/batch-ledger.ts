@@ -38,7 +38,7 @@ export interface NewBatch {
   readonly unknownUsers: readonly string[];
 }
 
-const INSERT_CHUNK = 5_000;
+const INSERT_CHUNK = 10_000;
 
 /** One user's outcome as `recordOutcomes` sends it (short keys: it travels as one jsonb). */
 interface OutcomeRow {
@@ -84,24 +84,20 @@ export class BatchLedger {
           updated_at: now,
         })
         .execute();
-      const rows = [
-        ...batch.knownUsers.map((userId) => ({ userId, status: "pending", reason: null })),
-        ...batch.unknownUsers.map((userId) => ({ userId, status: "skipped", reason: "unknown user" })),
+      // Chunk by chunk from the id lists, each chunk one jsonb parameter: a batch of
+      // 100 k users never exists as 100 k row objects (nor 600 k bind parameters).
+      const groups = [
+        { ids: batch.knownUsers, status: "pending", reason: null },
+        { ids: batch.unknownUsers, status: "skipped", reason: "unknown user" },
       ];
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await tx
-          .insertInto("agg_batch_users")
-          .values(
-            rows.slice(i, i + INSERT_CHUNK).map((r) => ({
-              batch_id: batch.id,
-              user_id: r.userId,
-              status: r.status,
-              reason: r.reason,
-              instance: null,
-              updated_at: now,
-            })),
-          )
-          .execute();
+      for (const { ids, status, reason } of groups) {
+        for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+          await sql`
+            insert into agg_batch_users (batch_id, user_id, status, reason, instance, updated_at)
+            select ${batch.id}, u.id, ${status}, ${reason}, null, ${now}
+            from jsonb_array_elements_text(cast(${JSON.stringify(ids.slice(i, i + INSERT_CHUNK))} as jsonb)) as u(id)
+          `.execute(tx);
+        }
       }
     });
   }

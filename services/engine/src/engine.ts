@@ -47,6 +47,9 @@ const encoder = new TextEncoder();
  * the actors' own reads).
  */
 const USER_STORE_GROUPING = { maxGroup: 64, maxInFlight: 2 } as const;
+
+/** Jobs built and published at a time when a batch is accepted. */
+const PUBLISH_CHUNK = 2_000;
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
 
 /**
@@ -349,7 +352,14 @@ export class Engine {
       unknown.map((userId) => ({ userId, outcome: "skipped" as const })),
       Date.now(),
     );
-    await this.queue.publish(known.map((userId) => jobFor(batchId, userId, mode, request.from, request.to)));
+    // In chunks, so a batch of 100 k users never holds 100 k job objects at once.
+    for (let i = 0; i < known.length; i += PUBLISH_CHUNK) {
+      await this.queue.publish(
+        known
+          .slice(i, i + PUBLISH_CHUNK)
+          .map((userId) => jobFor(batchId, userId, mode, request.from, request.to)),
+      );
+    }
     await this.ledger.markDispatched(batchId);
     this.metrics.batchAccepted();
     this.metrics.usersSkipped(unknown.length);
