@@ -4,7 +4,7 @@
  * environment (CONTRACT.md).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./bench-database";
 
@@ -65,7 +65,10 @@ export function startEngine(opts: EngineProcessOptions): Promise<EngineProcess> 
   let started = false;
   let onStarted: (() => void) | undefined;
   let buffer = "";
+  // BENCH_ENGINE_LOG=<file>: every engine's log lines, for finding out where a run waited.
+  const logFile = process.env.BENCH_ENGINE_LOG;
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    if (logFile) appendFileSync(logFile, chunk);
     buffer += chunk;
     for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
       const line = buffer.slice(0, nl);

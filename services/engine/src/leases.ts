@@ -23,6 +23,8 @@ interface HeldLease extends Lease {
   held: boolean;
   validUntil: number;
   revision: number;
+  /** The renewal in flight, if any: a release waits for it, or it would delete with a stale revision. */
+  renewal?: Promise<void>;
   readonly onLost: () => void;
 }
 
@@ -126,6 +128,10 @@ export class Leases {
     this.held.delete(lease.key);
     if (!l.held) return;
     l.held = false;
+    // A renewal racing this release would move the revision past the one we
+    // delete at; the delete would then fail and the lease linger until its TTL,
+    // keeping the user's next job waiting.
+    await l.renewal;
     try {
       await this.kv.delete(l.key, { previousSeq: l.revision });
     } catch {
@@ -154,22 +160,29 @@ export class Leases {
     try {
       const value = JSON.stringify({ holder: this.opts.instance, at: new Date().toISOString() });
       await Promise.all(
-        [...this.held.values()].map(async (l) => {
-          if (!l.held) return;
-          if (Date.now() > l.validUntil) return this.lose(l, "expired before renewal (process paused?)");
-          try {
-            const started = Date.now();
-            l.revision = await this.kv.update(l.key, value, l.revision);
-            l.validUntil = started + this.opts.ttlMs;
-          } catch (err) {
-            if (isWrongLastSequence(err)) return this.lose(l, "taken by another holder");
-            // NATS unreachable: keep trying until the local deadline passes.
-            if (Date.now() > l.validUntil) this.lose(l, "could not renew before expiry");
-          }
+        [...this.held.values()].map((l) => {
+          l.renewal = this.renew(l, value).finally(() => {
+            l.renewal = undefined;
+          });
+          return l.renewal;
         }),
       );
     } finally {
       this.renewing = false;
+    }
+  }
+
+  private async renew(l: HeldLease, value: string): Promise<void> {
+    if (!l.held) return;
+    if (Date.now() > l.validUntil) return this.lose(l, "expired before renewal (process paused?)");
+    try {
+      const started = Date.now();
+      l.revision = await this.kv.update(l.key, value, l.revision);
+      l.validUntil = started + this.opts.ttlMs;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return this.lose(l, "taken by another holder");
+      // NATS unreachable: keep trying until the local deadline passes.
+      if (Date.now() > l.validUntil) this.lose(l, "could not renew before expiry");
     }
   }
 

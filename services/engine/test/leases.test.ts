@@ -44,4 +44,27 @@ describe("Leases", () => {
     await second.close();
     await third.close();
   });
+
+  it("frees a released lease at once, even when the release races a renewal", async () => {
+    const raced = `${bucket}_race`;
+    const a = await Leases.open(nc, { bucket: raced, ttlMs: 5_000, replicas: 1, instance: "a", log });
+    const b = await Leases.open(nc, { bucket: raced, ttlMs: 5_000, replicas: 1, instance: "b", log });
+    try {
+      const keys = Array.from({ length: 50 }, (_, i) => leaseKey("user", `u${i}`));
+      const leases = await Promise.all(keys.map((k) => a.tryAcquire(k, () => undefined)));
+      // A renewal in flight (as its timer would start it) while every lease is released.
+      const renewing = (a as unknown as { renewAll(): Promise<void> }).renewAll();
+      await Promise.all(leases.map((l) => a.release(l!)));
+      await renewing;
+      // Released means free now, not after the TTL: no holder left, and another instance takes every key.
+      const holders = await Promise.all(keys.map((k) => b.holder(k)));
+      expect(holders.filter((h) => h !== null)).toEqual([]);
+      const taken = await Promise.all(keys.map((k) => b.tryAcquire(k, () => undefined)));
+      expect(taken.filter((l) => l === null)).toHaveLength(0);
+    } finally {
+      await a.close();
+      await b.close();
+      await new Kvm(nc).open(raced).then((kv) => kv.destroy());
+    }
+  });
 });
