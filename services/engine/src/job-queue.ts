@@ -14,6 +14,9 @@ import {
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 
+/** Jobs one pull asks for at most. */
+const FETCH_AT_MOST = 8;
+
 /** Names of the JetStream objects behind the job queue, derived from the subject prefix. */
 export interface JobQueueNames {
   readonly stream: string;
@@ -144,7 +147,10 @@ export class JobQueue {
           continue;
         }
         try {
-          const batch = await consumer.fetch({ max_messages: free, expires: 1_000 });
+          // A few at a time, however many slots are free: every instance's pull
+          // waits in the server's queue, so a batch spreads over the cluster
+          // instead of going whole to whichever instance asked first.
+          const batch = await consumer.fetch({ max_messages: Math.min(free, FETCH_AT_MOST), expires: 1_000 });
           for await (const msg of batch) {
             let job: UserJob;
             try {
