@@ -405,12 +405,14 @@ export class ClusterWatch {
       const id = actorIdOf(event);
       setBounded(this.streaming, instanceOf(event), this.now());
       if (event.type === "actor.updated") {
-        const e = event as typeof event & { event?: unknown };
+        const e = event as typeof event & { event?: unknown; coalesced?: unknown };
+        const folded = typeof e.coalesced === "number" && Number.isInteger(e.coalesced) && e.coalesced > 1;
         this.timeline.add(event.actor.instance, id, {
           at: event.at,
           state: event.actor.state,
           source: "event",
           ...(typeof e.event === "string" ? { event: e.event } : {}),
+          ...(folded ? { count: e.coalesced as number } : {}),
         });
       } else {
         const e = event as typeof event & { event?: unknown; state?: unknown };

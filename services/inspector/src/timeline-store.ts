@@ -10,6 +10,8 @@ export interface TimelineEntry {
   readonly source: "event" | "observed";
   /** Set on the last entry of an actor that stopped or vanished. */
   readonly ended?: boolean;
+  /** How many same-state events the instance folded into this entry (`coalesced`), when more than one. */
+  readonly count?: number;
 }
 
 /** Options of {@link TimelineStore}. */

@@ -180,6 +180,19 @@ describe("the inspector with a real engine", () => {
                   userId: "zed",
                 },
               },
+              {
+                type: "actor.updated",
+                at: Date.now(),
+                event: "DAY_PERSISTED",
+                coalesced: 14,
+                actor: {
+                  id: "user:zed",
+                  machine: "userAggregator",
+                  state: "processingJob.aggregating",
+                  instance: "fake",
+                  userId: "zed",
+                },
+              },
               { type: "actor.updated", actor: { id: "user:bad" } },
               { type: "no.such.type" },
               "a string",
@@ -202,7 +215,7 @@ describe("the inspector with a real engine", () => {
         (e) => e.event === "inspection" && (e.data as { instance?: string }).instance === "fake",
       );
       const events = (inspection.data as { instance: string; events: { type: string }[] }).events;
-      expect(events.map((e) => e.type)).toEqual(["actor.updated", "actor.stopped"]);
+      expect(events.map((e) => e.type)).toEqual(["actor.updated", "actor.updated", "actor.stopped"]);
       // The engine may publish its own (valid) inspection events meanwhile: compare with the counters before.
       const malformedOf = (e: SseEvent) => (e.data as Stats).inspection.malformed - before.malformed;
       const stats = await stream.next((e) => e.event === "stats" && malformedOf(e) >= 11);
@@ -220,6 +233,8 @@ describe("the inspector with a real engine", () => {
       );
       expect(timeline.body.events).toMatchObject([
         { event: "JOB_RECEIVED", state: "processingJob.planning", source: "event" },
+        // Fourteen DAY_PERSISTED folded by the instance stay one entry that says how many.
+        { event: "DAY_PERSISTED", state: "processingJob.aggregating", source: "event", count: 14 },
         { event: "CANCEL", state: "closed", source: "event", ended: true },
       ]);
       // The page is still served, and /api/actors still answers.

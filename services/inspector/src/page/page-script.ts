@@ -652,10 +652,12 @@ export const pageScript = String.raw`
     var entries = [];
     S.timeline.forEach(function (e) {
       var last = entries[entries.length - 1];
+      // An entry may stand for several events already (the instance folds same-state ones: count).
+      var n = e.count || 1;
       if (last && e.event && last.event === e.event && last.state === e.state && !e.ended && !last.ended) {
-        last.count++;
+        last.count += n;
         last.at = e.at;
-      } else entries.push({ at: e.at, firstAt: e.at, event: e.event, state: e.state, ended: e.ended, count: 1 });
+      } else entries.push({ at: e.at, firstAt: e.at, event: e.event, state: e.state, ended: e.ended, count: n });
     });
     entries = entries.slice(-60).reverse();
     if (!entries.length) tlSec.appendChild(el("p", "empty-note", "nothing recorded yet for this actor"));
