@@ -1,6 +1,7 @@
 import type { BatchState, BatchStatus, UserOutcome } from "@agg/machines";
 import type { Database } from "@agg/store";
 import { type Kysely, sql } from "kysely";
+import type { DecidedUser } from "./batch-triage";
 import { Coalescer } from "./coalescer";
 
 /** The `agg.status` object (the coordinator machine's status type). */
@@ -32,10 +33,12 @@ export interface NewBatch {
   readonly toDay: string | null;
   readonly request: unknown;
   readonly acceptedBy: string;
-  /** Users that exist: each gets a job. */
+  /** Users with days to summarise: each gets a job. */
   readonly knownUsers: readonly string[];
   /** Users named in the request that do not exist: skipped at once. */
   readonly unknownUsers: readonly string[];
+  /** Users whose outcome planning decided at acceptance (up to date, no heartbeats). */
+  readonly decidedUsers?: readonly DecidedUser[];
 }
 
 const INSERT_CHUNK = 10_000;
@@ -65,6 +68,7 @@ export class BatchLedger {
   /** Records a new batch and its users in one transaction. */
   async create(batch: NewBatch): Promise<void> {
     const now = new Date();
+    const decided = batch.decidedUsers ?? [];
     await this.db.transaction().execute(async (tx) => {
       await tx
         .insertInto("agg_batches")
@@ -75,10 +79,10 @@ export class BatchLedger {
           from_day: batch.fromDay,
           to_day: batch.toDay,
           request: JSON.stringify(batch.request),
-          users: batch.knownUsers.length + batch.unknownUsers.length,
-          done: 0,
-          failed: 0,
-          skipped: batch.unknownUsers.length,
+          users: batch.knownUsers.length + batch.unknownUsers.length + (batch.decidedUsers?.length ?? 0),
+          done: decided.filter((d) => d.outcome === "done").length,
+          failed: decided.filter((d) => d.outcome === "failed").length,
+          skipped: batch.unknownUsers.length + decided.filter((d) => d.outcome === "skipped").length,
           accepted_by: batch.acceptedBy,
           created_at: now,
           updated_at: now,
@@ -89,6 +93,7 @@ export class BatchLedger {
       const groups = [
         { ids: batch.knownUsers, status: "pending", reason: null },
         { ids: batch.unknownUsers, status: "skipped", reason: "unknown user" },
+        ...decidedGroups(decided),
       ];
       for (const { ids, status, reason } of groups) {
         for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
@@ -286,4 +291,19 @@ export class BatchLedger {
       .execute();
     return rows.map(frozenCounts);
   }
+}
+
+/** Decided users grouped by (outcome, reason), each group one list of ids. */
+function decidedGroups(decided: readonly DecidedUser[]): { ids: string[]; status: string; reason: string }[] {
+  const groups = new Map<string, { ids: string[]; status: string; reason: string }>();
+  for (const d of decided) {
+    const key = `${d.outcome}\u0000${d.reason}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { ids: [], status: d.outcome, reason: d.reason };
+      groups.set(key, group);
+    }
+    group.ids.push(d.userId);
+  }
+  return [...groups.values()];
 }

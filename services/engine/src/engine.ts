@@ -23,6 +23,7 @@ import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { BatchLedger } from "./batch-ledger";
+import { triageBatchUsers } from "./batch-triage";
 import type { EngineConfig } from "./config";
 import { Coordinators } from "./coordinators";
 import { DeadLetters } from "./dead-letters";
@@ -336,6 +337,9 @@ export class Engine {
     }
     const batchId = newBatchId();
     const log = this.log.child({ batchId });
+    // Users with nothing to do (up to date, no heartbeats) are decided here, set-wise,
+    // by the actors' own planning rules: most users of a nightly run get no job at all.
+    const triage = await triageBatchUsers(this.database.db, known, { ...request, mode }, Date.now());
     await this.ledger.create({
       id: batchId,
       mode,
@@ -343,15 +347,20 @@ export class Engine {
       toDay: request.to ?? null,
       request,
       acceptedBy: this.config.instance,
-      knownUsers: known,
+      knownUsers: triage.withWork,
       unknownUsers: unknown,
+      decidedUsers: triage.decided,
     });
     await this.coordinate(
       batchId,
-      known,
-      unknown.map((userId) => ({ userId, outcome: "skipped" as const })),
+      triage.withWork,
+      [
+        ...unknown.map((userId) => ({ userId, outcome: "skipped" as const })),
+        ...triage.decided.map(({ userId, outcome }) => ({ userId, outcome })),
+      ],
       Date.now(),
     );
+    known = triage.withWork;
     // In chunks, so a batch of 100 k users never holds 100 k job objects at once.
     for (let i = 0; i < known.length; i += PUBLISH_CHUNK) {
       await this.queue.publish(
@@ -363,8 +372,13 @@ export class Engine {
     await this.ledger.markDispatched(batchId);
     this.metrics.batchAccepted();
     this.metrics.usersSkipped(unknown.length);
-    log.info({ users: known.length + unknown.length, unknown: unknown.length, mode }, "batch accepted");
-    return { batchId, users: known.length + unknown.length };
+    this.metrics.usersDecided(triage.decided);
+    const users = known.length + unknown.length + triage.decided.length;
+    log.info(
+      { users, withWork: known.length, decided: triage.decided.length, unknown: unknown.length, mode },
+      "batch accepted",
+    );
+    return { batchId, users };
   }
 
   private async onStatus(m: Msg): Promise<unknown> {

@@ -165,6 +165,14 @@ export class EngineMetrics {
     if (seconds !== undefined) this.userSeconds[outcome].observe(Math.max(0, seconds));
   }
 
+  /** Users whose outcome planning decided at acceptance, without a job (up to date, no heartbeats). */
+  usersDecided(decided: readonly { readonly outcome: UserJobOutcome }[]): void {
+    for (const outcome of ["done", "failed", "skipped"] as const) {
+      const n = decided.filter((d) => d.outcome === outcome).length;
+      if (n > 0) this.users[outcome].inc(n);
+    }
+  }
+
   /** Users named in a request but unknown: skipped at acceptance, without a job. */
   usersSkipped(count: number): void {
     if (count > 0) this.users.skipped.inc(count);

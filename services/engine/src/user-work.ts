@@ -1,4 +1,5 @@
 import {
+  type AggregationMode,
   type DayPlan,
   type DayRange,
   type DaySummary,
@@ -8,7 +9,7 @@ import {
   type UserSettings,
 } from "@agg/core";
 import type { UserJob } from "@agg/machines";
-import { loadUserSettings } from "@agg/store";
+import { loadUserSettings, type UserPlanInputs } from "@agg/store";
 import type { UserStore } from "./user-store";
 
 /** The I/O a user actor performs, wired to the store; the machine decides when. */
@@ -26,16 +27,31 @@ export type UserPlan = DayPlan & { readonly settings?: UserSettings };
 
 /** Decides which days the job covers for this user. */
 export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<UserPlan> {
-  const inputs = await deps.store.planInputs(job.userId);
+  return planFromInputs(await deps.store.planInputs(job.userId), job, deps.now());
+}
+
+/** What a request asks of one user, for planning. */
+export interface PlanRequest {
+  readonly mode: AggregationMode;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}
+
+/**
+ * The plan for one user from what the store knows of them (`null`: the user
+ * does not exist, which plans like a user without heartbeats). The one place
+ * a request becomes a user's days, used by the actor and by batch triage.
+ */
+export function planFromInputs(inputs: UserPlanInputs | null, request: PlanRequest, nowMs: number): UserPlan {
   if (!inputs) return { kind: "no-heartbeats" };
   const { settings } = inputs;
   const plan = planDays({
-    mode: job.mode,
-    ...(job.from !== undefined ? { from: job.from } : {}),
-    ...(job.to !== undefined ? { to: job.to } : {}),
+    mode: request.mode,
+    ...(request.from !== undefined ? { from: request.from } : {}),
+    ...(request.to !== undefined ? { to: request.to } : {}),
     timeZone: settings.timeZone,
-    nowMs: deps.now(),
-    latestSummaryFrom: job.mode === "missing" ? inputs.latestSummaryFrom : null,
+    nowMs,
+    latestSummaryFrom: request.mode === "missing" ? inputs.latestSummaryFrom : null,
     firstHeartbeatTime: inputs.firstHeartbeatTime,
   });
   return { ...plan, settings };

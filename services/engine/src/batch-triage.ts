@@ -1,0 +1,55 @@
+import type { UserOutcome } from "@agg/machines";
+import { type Database, loadUsersPlanInputs } from "@agg/store";
+import type { Kysely } from "kysely";
+import { type PlanRequest, planFromInputs } from "./user-work";
+
+/** Users planned per query at acceptance: bounded memory, whatever the batch size. */
+const USERS_PER_QUERY = 5_000;
+
+/** A user whose job would end at planning: decided at acceptance, without a job or an actor. */
+export interface DecidedUser {
+  readonly userId: string;
+  readonly outcome: UserOutcome;
+  /** The same reason the user actor gives for the same plan. */
+  readonly reason: string;
+}
+
+/** The users of a new batch, split by whether they have days to summarise. */
+export interface BatchTriage {
+  /** Users with days to summarise: each gets a job. */
+  readonly withWork: string[];
+  /** Users up to date (done) or without heartbeats (skipped). */
+  readonly decided: DecidedUser[];
+}
+
+/**
+ * Plans every user of a new batch once, set-wise, with the same rules the user
+ * actor applies to its job (`planFromInputs`): a nightly `missing` run over many
+ * users, most of them already summarised through yesterday, then publishes
+ * jobs only for the users with days to write. The others are recorded as the
+ * actor would have recorded them (`done` "up-to-date", `skipped`
+ * "no-heartbeats"), at a few milliseconds per thousand users instead of a job
+ * each. A user with work is planned again by its actor when the job runs, so
+ * nothing decided here can be stale in the unsafe direction: at worst a job
+ * finds it has nothing left to do.
+ */
+export async function triageBatchUsers(
+  db: Kysely<Database>,
+  userIds: readonly string[],
+  request: PlanRequest,
+  nowMs: number,
+): Promise<BatchTriage> {
+  const withWork: string[] = [];
+  const decided: DecidedUser[] = [];
+  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
+    const chunk = userIds.slice(i, i + USERS_PER_QUERY);
+    const inputs = await loadUsersPlanInputs(db, chunk);
+    for (const userId of chunk) {
+      const plan = planFromInputs(inputs.get(userId) ?? null, request, nowMs);
+      if (plan.kind === "days") withWork.push(userId);
+      else if (plan.kind === "up-to-date") decided.push({ userId, outcome: "done", reason: "up-to-date" });
+      else decided.push({ userId, outcome: "skipped", reason: "no-heartbeats" });
+    }
+  }
+  return { withWork, decided };
+}
