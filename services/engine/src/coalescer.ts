@@ -37,6 +37,7 @@ export class Coalescer<I, O> {
     return this.queued.length;
   }
 
+  /** Queues one item; resolves with its own answer, or rejects with its own error (or its group's). */
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queued.push({ item, resolve, reject });
