@@ -21,6 +21,7 @@ export {
 export { PGliteDialect, type PGliteDialectConfig } from "./dialect/pglite-dialect";
 export { FencedOutError } from "./fenced-out-error";
 export { InvalidInputError } from "./invalid-input-error";
+export { HEARTBEATS_COVERING_INDEX } from "./migration/heartbeats-covering-index";
 export {
   MIGRATION_LOCK_TABLE,
   MIGRATION_TABLE,
@@ -28,7 +29,7 @@ export {
   migrateToLatest,
 } from "./migration/migrate";
 export { MigrationError } from "./migration/migration-error";
-export { HEARTBEATS_COVERING_INDEX, MIGRATIONS } from "./migration/migrations";
+export { MIGRATIONS } from "./migration/migrations";
 export {
   type DuplicateSummary,
   findDuplicateSummaries,

@@ -236,4 +236,20 @@ describe("migrateToLatest", () => {
       `Index Only Scan using ${HEARTBEATS_COVERING_INDEX}`,
     );
   });
+
+  it("builds the covering index again when a failed concurrent build left it invalid", async () => {
+    const { store } = await postgres({ wakapiFixture: true });
+    await migrateToLatest(store.db);
+    // What an interrupted CREATE INDEX CONCURRENTLY leaves behind (the tests run as a superuser).
+    await sql`update pg_index set indisvalid = false
+      where indexrelid = ${HEARTBEATS_COVERING_INDEX}::regclass`.execute(store.db);
+    const valid = async () =>
+      (
+        await sql<{ v: boolean }>`select indisvalid as v from pg_index
+          where indexrelid = ${HEARTBEATS_COVERING_INDEX}::regclass`.execute(store.db)
+      ).rows[0]?.v;
+    expect(await valid()).toBe(false);
+    expect(await migrateToLatest(store.db)).toEqual({ applied: [], duplicateSummaries: [], warnings: [] });
+    expect(await valid()).toBe(true);
+  });
 });

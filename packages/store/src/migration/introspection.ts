@@ -61,3 +61,25 @@ export async function hasIndexLeadingWith(
       ) = ${columns.join(",")}`.execute(db);
   return rows.length > 0;
 }
+
+/**
+ * Whether the current role owns `table` (directly or through a role it belongs
+ * to), as CREATE INDEX requires.
+ */
+export async function mayCreateIndexOn(db: AnyKysely, table: string): Promise<boolean> {
+  const { rows } = await sql<{ owner: boolean }>`
+    select pg_has_role(current_user, c.relowner, 'USAGE') as owner
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = current_schema() and c.relname = ${table}`.execute(db);
+  return rows[0]?.owner ?? false;
+}
+
+/** Whether the index `name` of the current schema is missing, valid, or left invalid by a failed build. */
+export async function indexState(db: AnyKysely, name: string): Promise<"missing" | "valid" | "invalid"> {
+  const { rows } = await sql<{ valid: boolean }>`
+    select i.indisvalid as valid
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = current_schema() and c.relname = ${name}`.execute(db);
+  const row = rows[0];
+  return row === undefined ? "missing" : row.valid ? "valid" : "invalid";
+}

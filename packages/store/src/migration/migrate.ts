@@ -1,4 +1,5 @@
 import { Migrator } from "kysely";
+import { ensureHeartbeatsCoveringIndex } from "./heartbeats-covering-index";
 import type { AnyKysely } from "./introspection";
 import { MigrationError } from "./migration-error";
 import { migrationProvider } from "./migrations";
@@ -46,5 +47,6 @@ export async function migrateToLatest(db: AnyKysely): Promise<MigrationReport> {
   }
   const applied = results.filter((r) => r.status === "Success").map((r) => r.migrationName);
   const { duplicateSummaries, warnings } = await ensureSummaryUniqueness(db);
-  return { applied, duplicateSummaries, warnings };
+  const indexWarnings = await ensureHeartbeatsCoveringIndex(db);
+  return { applied, duplicateSummaries, warnings: [...warnings, ...indexWarnings] };
 }

@@ -2,9 +2,6 @@ import { type Migration, type MigrationProvider, sql } from "kysely";
 import { type AnyKysely, hasIndexLeadingWith } from "./introspection";
 import { ensureWakapiTable, WAKAPI_TABLES } from "./wakapi-tables";
 
-/** The heartbeats index that makes a user's range of days an index-only scan (migration 0005). */
-export const HEARTBEATS_COVERING_INDEX = "agg_heartbeats_user_time_covering_idx";
-
 /**
  * The engine's migrations, in code (no directory scan, so a bundled build
  * carries them). Each one only creates what is missing, so it runs on an empty
@@ -122,21 +119,6 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
         .addPrimaryKeyConstraint("agg_schedule_runs_pk", ["time_zone", "day"])
         .execute();
-    },
-  },
-
-  "0005_agg_heartbeats_covering_index": {
-    async up(db: AnyKysely) {
-      // A user's month is read by `loadDayDurations`: with the attributes in the
-      // index it is an index-only range scan, instead of one heap page per
-      // heartbeat (a user's rows are spread over the heap in arrival order).
-      // Not `entity`: paths and URLs can be long, and a btree entry over ~2.7 kB
-      // would make Wakapi's heartbeat insert fail; users with language mappings
-      // read it from the heap. It serves the keyset pages of 0003's index too.
-      await sql`
-        create index if not exists ${sql.id(HEARTBEATS_COVERING_INDEX)} on heartbeats (user_id, time, id)
-        include (project, language, editor, operating_system, machine, category)`.execute(db);
-      await db.schema.dropIndex("agg_heartbeats_user_time_id_idx").ifExists().execute();
     },
   },
 };

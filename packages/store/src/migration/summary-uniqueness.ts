@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { lockKey } from "../repository/advisory-lock";
-import { type AnyKysely, hasIndexLeadingWith, indexExists } from "./introspection";
+import { type AnyKysely, hasIndexLeadingWith, indexExists, mayCreateIndexOn } from "./introspection";
 
 /** The unique index that makes "one summary per (user, from_time)" a database rule. */
 export const SUMMARY_UNIQUE_INDEX = "agg_summaries_user_from_uq";
@@ -81,13 +81,4 @@ export async function findDuplicateSummaries(db: AnyKysely): Promise<DuplicateSu
     group by user_id, from_time having count(*) > 1
     order by user_id, from_time limit ${DUPLICATES_LISTED}`.execute(db);
   return rows.map((r) => ({ userId: r.user_id, fromTime: r.from_time.getTime(), count: r.n }));
-}
-
-/** Whether the current role owns `table` (directly or through a role it belongs to), as CREATE INDEX requires. */
-async function mayCreateIndexOn(db: AnyKysely, table: string): Promise<boolean> {
-  const { rows } = await sql<{ owner: boolean }>`
-    select pg_has_role(current_user, c.relowner, 'USAGE') as owner
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = current_schema() and c.relname = ${table}`.execute(db);
-  return rows[0]?.owner ?? false;
 }

@@ -1,5 +1,5 @@
 /**
- * Keys of the transaction-scoped advisory locks the engine takes (two-int form:
+ * Keys of the advisory locks the engine takes (two-int form:
  * a namespace, then a key), so they cannot collide with anyone else's.
  * @internal
  */
@@ -9,4 +9,6 @@ export const lockKey = {
   /** Namespace of schema work ("agg\""); key `summaryIndex` guards the unique-index step. */
   namespace: 0x61676722,
   summaryIndex: 1,
+  /** Key `heartbeatsIndex` guards the covering index's concurrent build. */
+  heartbeatsIndex: 2,
 } as const;
