@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    // Deletes each test file's JetStream streams after it: nothing left on a shared server.
+    setupFiles: ["test/support/src/stream-cleanup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

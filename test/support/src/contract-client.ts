@@ -4,9 +4,14 @@ import { connect } from "@nats-io/transport-node";
 /** The NATS server the tests use: `NATS_URL`, else the machine's default. */
 export const TEST_NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 
+/** Prefixes handed out in this test file, whose streams are deleted after it (`stream-cleanup.ts`). */
+export const issuedPrefixes: string[] = [];
+
 /** A unique subject prefix per test file, so tests never see each other's engines or streams. */
 export function uniquePrefix(label: string): string {
-  return `t${label.replace(/[^A-Za-z0-9]/g, "")}${Math.random().toString(36).slice(2, 8)}`;
+  const prefix = `t${label.replace(/[^A-Za-z0-9]/g, "")}${Math.random().toString(36).slice(2, 8)}`;
+  issuedPrefixes.push(prefix);
+  return prefix;
 }
 
 /**
