@@ -2,7 +2,7 @@
  * The benchmark drives the engine only through CONTRACT.md: `agg.request`, then
  * the final event on `agg.batch.<batchId>`, with raw JSON over NATS.
  */
-import { createResourceNames } from "../../packages/protocol/src/subjects";
+import { createResourceNames, engineStreamNames } from "../../packages/protocol/src/subjects";
 import { connectNats, type NatsConnection } from "./runtime-deps";
 
 /** The final event of a batch (the `agg.status` object with a terminal state). */
@@ -138,14 +138,7 @@ export class ContractClient {
    * engine created under this prefix, so benchmark runs leave nothing behind.
    */
   async deleteEngineStreams(): Promise<void> {
-    const names = createResourceNames(this.prefix);
-    const streams = [
-      names.jobsStream,
-      names.deadLetterStream,
-      `KV_${names.leasesBucket}`,
-      `KV_${names.batchesBucket}`,
-      `KV_${names.instancesBucket}`,
-    ];
+    const streams = engineStreamNames(createResourceNames(this.prefix));
     for (const stream of streams) {
       // A stream that was never created answers with an error object: nothing to do.
       await this.nc.request(`$JS.API.STREAM.DELETE.${stream}`, "", { timeout: 5_000 }).catch(() => undefined);

@@ -233,6 +233,25 @@ export function createResourceNames(prefix: string = DEFAULT_PREFIX): ResourceNa
   });
 }
 
+/**
+ * Every JetStream stream an engine may create under a prefix (the KV buckets are
+ * streams named `KV_<bucket>`): what deleting a prefix's resources deletes.
+ *
+ * @example
+ * ```ts
+ * for (const stream of engineStreamNames(createResourceNames("agg"))) await jsm.streams.delete(stream);
+ * ```
+ */
+export function engineStreamNames(names: ResourceNames): string[] {
+  return [
+    names.jobsStream,
+    names.deadLetterStream,
+    `KV_${names.leasesBucket}`,
+    `KV_${names.batchesBucket}`,
+    `KV_${names.instancesBucket}`,
+  ];
+}
+
 function encodeNameBase(prefix: string): string {
   let out = "";
   for (const ch of prefix) {

@@ -4,7 +4,7 @@
  * so test runs leave nothing on a shared NATS server. Registered first, this
  * `afterAll` runs last, after the file's own hooks have stopped its engines.
  */
-import { createResourceNames } from "@agg/protocol";
+import { createResourceNames, engineStreamNames } from "@agg/protocol";
 import { connect } from "@nats-io/transport-node";
 import { afterAll } from "vitest";
 import { issuedPrefixes, TEST_NATS_URL } from "./contract-client";
@@ -20,14 +20,7 @@ afterAll(async () => {
   }
   try {
     for (const prefix of prefixes) {
-      const names = createResourceNames(prefix);
-      const streams = [
-        names.jobsStream,
-        names.deadLetterStream,
-        `KV_${names.leasesBucket}`,
-        `KV_${names.batchesBucket}`,
-        `KV_${names.instancesBucket}`,
-      ];
+      const streams = engineStreamNames(createResourceNames(prefix));
       for (const stream of streams) {
         // A stream never created answers with an API error: nothing to delete.
         await nc.request(`$JS.API.STREAM.DELETE.${stream}`, "", { timeout: 2_000 }).catch(() => undefined);
