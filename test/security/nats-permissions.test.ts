@@ -69,14 +69,19 @@ beforeAll(async () => {
   });
   seeded = await seededDatabase(200, 3);
   // Two instances, one after the other: the second finds the streams, consumer and bucket made
-  // by the first and updates them, as every restart or scale-out does.
-  for (const name of ["least-privilege-1", "least-privilege-2"]) {
+  // by the first and updates them, as every restart or scale-out does; it also brings another
+  // lease TTL, which it gives the bucket (as after an operator changed AGG_LEASE_TTL_MS).
+  for (const [name, leaseTtlMs] of [
+    ["least-privilege-1", "5000"],
+    ["least-privilege-2", "4500"],
+  ] as const) {
     try {
       engines.push(
         await startEngine(name, {
           NATS_URL: urlFor("engine"),
           DATABASE_URL: seeded.db.url,
           AGG_PREFIX: prefix,
+          AGG_LEASE_TTL_MS: leaseTtlMs,
         }),
       );
     } catch (err) {

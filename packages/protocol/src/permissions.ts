@@ -153,10 +153,11 @@ export function enginePermissions(
         // The dead-letter stream (publishing to it is `<prefix>.x.dead.*`).
         `${JS_API}.STREAM.INFO.${n.deadLetterStream}`,
         `${JS_API}.STREAM.CREATE.${n.deadLetterStream}`,
-        // The leases bucket: create it, read a key (direct get by subject: the engine
-        // makes the bucket with allow_direct), write keys.
+        // The leases bucket: create it, give it the configured TTL, read a key (direct
+        // get by subject: the engine makes the bucket with allow_direct), write keys.
         `${JS_API}.STREAM.INFO.${kvStream}`,
         `${JS_API}.STREAM.CREATE.${kvStream}`,
+        `${JS_API}.STREAM.UPDATE.${kvStream}`,
         `${JS_API}.DIRECT.GET.${kvStream}.$KV.${n.leasesBucket}.>`,
         `$KV.${n.leasesBucket}.>`,
       ],

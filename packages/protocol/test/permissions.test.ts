@@ -48,6 +48,7 @@ describe("enginePermissions", () => {
           "$JS.API.STREAM.CREATE.AGG_DEAD",
           "$JS.API.STREAM.INFO.KV_AGG_LEASES",
           "$JS.API.STREAM.CREATE.KV_AGG_LEASES",
+          "$JS.API.STREAM.UPDATE.KV_AGG_LEASES",
           "$JS.API.DIRECT.GET.KV_AGG_LEASES.$KV.AGG_LEASES.>",
           "$KV.AGG_LEASES.>",
         ],
