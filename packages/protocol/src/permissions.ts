@@ -158,6 +158,8 @@ export function enginePermissions(
         `${JS_API}.STREAM.INFO.${kvStream}`,
         `${JS_API}.STREAM.CREATE.${kvStream}`,
         `${JS_API}.STREAM.UPDATE.${kvStream}`,
+        // Releasing a lease purges the key's entries up to the holder's revision.
+        `${JS_API}.STREAM.PURGE.${kvStream}`,
         `${JS_API}.DIRECT.GET.${kvStream}.$KV.${n.leasesBucket}.>`,
         `$KV.${n.leasesBucket}.>`,
       ],

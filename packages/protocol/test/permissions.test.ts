@@ -49,6 +49,7 @@ describe("enginePermissions", () => {
           "$JS.API.STREAM.INFO.KV_AGG_LEASES",
           "$JS.API.STREAM.CREATE.KV_AGG_LEASES",
           "$JS.API.STREAM.UPDATE.KV_AGG_LEASES",
+          "$JS.API.STREAM.PURGE.KV_AGG_LEASES",
           "$JS.API.DIRECT.GET.KV_AGG_LEASES.$KV.AGG_LEASES.>",
           "$KV.AGG_LEASES.>",
         ],

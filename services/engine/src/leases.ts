@@ -1,4 +1,4 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import type { Logger } from "pino";
@@ -44,10 +44,9 @@ export interface LeasesOptions {
  * instances work on one user. So the bucket takes the configured TTL (the
  * last instance started wins; every instance of a cluster should agree).
  */
-async function ensureBucketTtl(nc: NatsConnection, kv: KV, opts: LeasesOptions): Promise<void> {
+async function ensureBucketTtl(jsm: JetStreamManager, kv: KV, opts: LeasesOptions): Promise<void> {
   const status = await kv.status();
   if (status.ttl === opts.ttlMs) return;
-  const jsm = await jetstreamManager(nc);
   const stream = `KV_${opts.bucket}`;
   const { config } = await jsm.streams.info(stream);
   // The duplicate window may not exceed max_age; KV buckets keep it at min(TTL, 2 min).
@@ -78,6 +77,7 @@ export class Leases {
 
   private constructor(
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     private readonly opts: LeasesOptions,
   ) {
     this.renewTimer = setInterval(() => void this.renewAll(), Math.max(100, Math.floor(opts.ttlMs / 3)));
@@ -90,8 +90,9 @@ export class Leases {
       history: 1,
       replicas: opts.replicas,
     });
-    await ensureBucketTtl(nc, kv, opts);
-    return new Leases(kv, opts);
+    const jsm = await jetstreamManager(nc);
+    await ensureBucketTtl(jsm, kv, opts);
+    return new Leases(kv, jsm, opts);
   }
 
   /**
@@ -133,9 +134,16 @@ export class Leases {
     // keeping the user's next job waiting.
     await l.renewal;
     try {
-      await this.kv.delete(l.key, { previousSeq: l.revision });
+      // Purge the key's entries up to our own revision, rather than delete: a delete
+      // leaves a marker, and `create` over a marker costs three requests (a put that
+      // fails, a get, a put) where over nothing it costs one. A newer holder's entry
+      // (a higher revision) is left alone, as a delete at our revision would refuse.
+      await this.jsm.streams.purge(`KV_${this.opts.bucket}`, {
+        filter: `$KV.${this.opts.bucket}.${l.key}`,
+        seq: l.revision + 1,
+      });
     } catch {
-      // Someone else's by now, or NATS is away: the TTL ends it either way.
+      // NATS is away: the TTL ends it.
     }
   }
 
