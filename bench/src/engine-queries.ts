@@ -3,6 +3,7 @@
  * @agg/store's repositories build them (duration-repository, summary-repository,
  * user-repository), so their plans can be read next to the set-based statement's.
  */
+import { dayDurationsSql } from "../../packages/store/src/repository/day-durations-sql";
 import type { PgClient } from "./bench-database";
 
 /** The plans of one user's queries, each with its label. */
@@ -35,12 +36,12 @@ export async function explainEngineQueries(
     },
     {
       label: "loadUsersDayDurations, 31 days, no entity (index-only)",
-      sql: durationsSql("null::text"),
+      sql: dayDurationsSql(false),
       params: [request(false)],
     },
     {
       label: "loadUsersDayDurations, 31 days, with entity (users with language mappings)",
-      sql: durationsSql("h.entity"),
+      sql: dayDurationsSql(true),
       params: [request(true)],
     },
     {
@@ -79,36 +80,4 @@ export async function busiestUser(
   const r = rows[0];
   if (!r) return null;
   return { userId: r.user_id, fromMs: r.first.getTime() - 86_400_000, toMs: r.last.getTime() + 86_400_000 };
-}
-
-/** The durations query as @agg/store's duration-repository builds it. */
-function durationsSql(entity: string): string {
-  return `
-    with req as (
-      select r.k, r.u, r.starts, r.tmo,
-        timestamptz 'epoch' + r.lo * interval '1 millisecond' as lo,
-        timestamptz 'epoch' + r.hi * interval '1 millisecond' as hi
-      from jsonb_to_recordset(cast($1 as jsonb)) as r(k int4, u text, lo int8, hi int8, starts int8[], tmo int8)
-    ),
-    hb as (
-      select req.k, req.tmo, width_bucket(h.ms, req.starts) - 1 as day_index, h.*
-      from req
-      cross join lateral (
-        select h.time, h.id, h.project, h.language, h.editor, h.operating_system, h.machine, h.category,
-          ${entity} as entity,
-          extract(epoch from date_trunc('second', h.time))::int8 * 1000
-            + (extract(microseconds from h.time)::int8 % 1000000) / 1000 as ms
-        from heartbeats h
-        where h.user_id = req.u and h.time >= req.lo and h.time < req.hi
-        offset 0
-      ) h
-    ),
-    credited as (
-      select hb.*, lead(hb.ms) over (partition by hb.k, hb.day_index order by hb.time, hb.id) - hb.ms as gap
-      from hb
-    )
-    select k, day_index, project, language, editor, operating_system, machine, category, entity,
-      sum(case when gap < tmo then gap else 0 end)::float8 as credited_ms, count(*)::int4 as heartbeats
-    from credited
-    group by k, day_index, project, language, editor, operating_system, machine, category, entity`;
 }

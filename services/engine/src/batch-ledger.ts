@@ -1,7 +1,7 @@
 import type { BatchState, BatchStatus, UserOutcome } from "@agg/machines";
 import type { Database } from "@agg/store";
 import { type Kysely, sql } from "kysely";
-import type { DecidedUser } from "./batch-triage";
+import type { BatchTriage, DecidedUser } from "./batch-triage";
 import { Coalescer } from "./coalescer";
 
 /** The `agg.status` object (the coordinator machine's status type). */
@@ -38,7 +38,7 @@ export interface NewBatch {
   /** Users named in the request that do not exist: skipped at once. */
   readonly unknownUsers: readonly string[];
   /** Users whose outcome planning decided at acceptance (up to date, no heartbeats). */
-  readonly decidedUsers?: readonly DecidedUser[];
+  readonly decided?: Pick<BatchTriage, "decided" | "decidedCounts">;
 }
 
 const INSERT_CHUNK = 10_000;
@@ -68,7 +68,8 @@ export class BatchLedger {
   /** Records a new batch and its users in one transaction. */
   async create(batch: NewBatch): Promise<void> {
     const now = new Date();
-    const decided = batch.decidedUsers ?? [];
+    const decided = batch.decided?.decided ?? [];
+    const counts = batch.decided?.decidedCounts ?? { done: 0, failed: 0, skipped: 0 };
     await this.db.transaction().execute(async (tx) => {
       await tx
         .insertInto("agg_batches")
@@ -79,10 +80,10 @@ export class BatchLedger {
           from_day: batch.fromDay,
           to_day: batch.toDay,
           request: JSON.stringify(batch.request),
-          users: batch.knownUsers.length + batch.unknownUsers.length + (batch.decidedUsers?.length ?? 0),
-          done: decided.filter((d) => d.outcome === "done").length,
-          failed: decided.filter((d) => d.outcome === "failed").length,
-          skipped: batch.unknownUsers.length + decided.filter((d) => d.outcome === "skipped").length,
+          users: batch.knownUsers.length + batch.unknownUsers.length + decided.length,
+          done: counts.done,
+          failed: counts.failed,
+          skipped: batch.unknownUsers.length + counts.skipped,
           accepted_by: batch.acceptedBy,
           created_at: now,
           updated_at: now,
@@ -154,23 +155,8 @@ export class BatchLedger {
       .executeTakeFirst();
     if (!batch) return null;
     if (batch.state !== "running") return frozenCounts(batch);
-    const counts = await this.countByStatus(batchId);
+    const counts = await countByStatus(this.db, batchId);
     return { batchId, state: "running", users: Number(batch.users), ...counts };
-  }
-
-  private async countByStatus(batchId: string) {
-    const rows = await this.db
-      .selectFrom("agg_batch_users")
-      .select(["status", sql<number>`count(*)::int`.as("n")])
-      .where("batch_id", "=", batchId)
-      .groupBy("status")
-      .execute();
-    const counts = { done: 0, failed: 0, skipped: 0 };
-    for (const r of rows) {
-      if (r.status === "done" || r.status === "failed" || r.status === "skipped")
-        counts[r.status] = Number(r.n);
-    }
-    return counts;
   }
 
   /** Users that have reported, with their outcome (to rebuild a coordinator). */
@@ -221,7 +207,7 @@ export class BatchLedger {
         .where("batch_id", "=", batchId)
         .where("status", "=", "pending")
         .execute();
-      const counts = await new BatchLedger(tx).countByStatus(batchId);
+      const counts = await countByStatus(tx, batchId);
       const finalState: BatchState =
         state === "cancelled" ? "cancelled" : counts.failed > 0 ? "failed" : "completed";
       await tx
@@ -306,4 +292,20 @@ function decidedGroups(decided: readonly DecidedUser[]): { ids: string[]; status
     group.ids.push(d.userId);
   }
   return [...groups.values()];
+}
+
+/** How many of the batch's users are done, failed and skipped, from their rows. */
+async function countByStatus(db: Kysely<Database>, batchId: string) {
+  const rows = await db
+    .selectFrom("agg_batch_users")
+    .select(["status", sql<number>`count(*)::int`.as("n")])
+    .where("batch_id", "=", batchId)
+    .groupBy("status")
+    .execute();
+  const counts = { done: 0, failed: 0, skipped: 0 };
+  for (const r of rows) {
+    if (r.status === "done" || r.status === "failed" || r.status === "skipped")
+      counts[r.status] = Number(r.n);
+  }
+  return counts;
 }

@@ -20,6 +20,8 @@ export interface BatchTriage {
   readonly withWork: string[];
   /** Users up to date (done) or without heartbeats (skipped). */
   readonly decided: DecidedUser[];
+  /** `decided`, counted by outcome. */
+  readonly decidedCounts: Readonly<Record<UserOutcome, number>>;
 }
 
 /**
@@ -41,15 +43,23 @@ export async function triageBatchUsers(
 ): Promise<BatchTriage> {
   const withWork: string[] = [];
   const decided: DecidedUser[] = [];
+  const decidedCounts: Record<UserOutcome, number> = { done: 0, failed: 0, skipped: 0 };
   for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
     const chunk = userIds.slice(i, i + USERS_PER_QUERY);
     const inputs = await loadUsersPlanInputs(db, chunk);
     for (const userId of chunk) {
       const plan = planFromInputs(inputs.get(userId) ?? null, request, nowMs);
-      if (plan.kind === "days") withWork.push(userId);
-      else if (plan.kind === "up-to-date") decided.push({ userId, outcome: "done", reason: "up-to-date" });
-      else decided.push({ userId, outcome: "skipped", reason: "no-heartbeats" });
+      if (plan.kind === "days") {
+        withWork.push(userId);
+        continue;
+      }
+      const d: DecidedUser =
+        plan.kind === "up-to-date"
+          ? { userId, outcome: "done", reason: "up-to-date" }
+          : { userId, outcome: "skipped", reason: "no-heartbeats" };
+      decided.push(d);
+      decidedCounts[d.outcome]++;
     }
   }
-  return { withWork, decided };
+  return { withWork, decided, decidedCounts };
 }

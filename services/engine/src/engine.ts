@@ -349,7 +349,7 @@ export class Engine {
       acceptedBy: this.config.instance,
       knownUsers: triage.withWork,
       unknownUsers: unknown,
-      decidedUsers: triage.decided,
+      decided: triage,
     });
     await this.coordinate(
       batchId,
@@ -372,7 +372,7 @@ export class Engine {
     await this.ledger.markDispatched(batchId);
     this.metrics.batchAccepted();
     this.metrics.usersSkipped(unknown.length);
-    this.metrics.usersDecided(triage.decided);
+    this.metrics.usersDecided(triage.decidedCounts);
     const users = known.length + unknown.length + triage.decided.length;
     log.info(
       { users, withWork: known.length, decided: triage.decided.length, unknown: unknown.length, mode },

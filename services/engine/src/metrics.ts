@@ -166,10 +166,9 @@ export class EngineMetrics {
   }
 
   /** Users whose outcome planning decided at acceptance, without a job (up to date, no heartbeats). */
-  usersDecided(decided: readonly { readonly outcome: UserJobOutcome }[]): void {
+  usersDecided(counts: Readonly<Record<UserJobOutcome, number>>): void {
     for (const outcome of ["done", "failed", "skipped"] as const) {
-      const n = decided.filter((d) => d.outcome === outcome).length;
-      if (n > 0) this.users[outcome].inc(n);
+      if (counts[outcome] > 0) this.users[outcome].inc(counts[outcome]);
     }
   }
 

@@ -92,13 +92,12 @@ export class UserStore {
 
 async function writeGroup(db: Kysely<Database>, writes: UserDaysWrite[]): Promise<(undefined | Error)[]> {
   const answer = (refusals: readonly (Error | null)[]) => refusals.map((r) => r ?? undefined);
-  // One actor writes one month at a time, so a user appears once per group; if not, write them apart.
-  const users = new Set(writes.map((w) => w.days[0]?.userId));
-  if (writes.length > 1 && users.size === writes.length) {
+  if (writes.length > 1) {
     try {
       return answer(await replaceUsersDays(db, writes));
     } catch {
-      // Fall through: each write on its own, so one write's problem stays its own.
+      // Fall through: each write on its own, so one write's problem (a malformed
+      // write, a user twice in the group, a deadlock) stays its own.
     }
   }
   return Promise.all(

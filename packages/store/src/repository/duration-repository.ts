@@ -1,7 +1,8 @@
 import type { DayDuration, DayInterval } from "@agg/core";
-import { type Kysely, sql } from "kysely";
+import { CompiledQuery, type Kysely } from "kysely";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
+import { dayDurationsSql } from "./day-durations-sql";
 
 interface DurationRow {
   readonly day_index: number;
@@ -133,41 +134,8 @@ async function queryDurations(
   asked: readonly AskedDurations[],
   withEntity: boolean,
 ): Promise<(DurationRow & { k: number })[]> {
-  const entity = withEntity ? sql`h.entity` : sql`null::text`;
-  const { rows } = await sql<DurationRow & { k: number }>`
-    with req as (
-      select r.k, r.u, r.starts, r.tmo,
-        timestamptz 'epoch' + r.lo * interval '1 millisecond' as lo,
-        timestamptz 'epoch' + r.hi * interval '1 millisecond' as hi
-      from jsonb_to_recordset(cast(${JSON.stringify(asked)} as jsonb))
-        as r(k int4, u text, lo int8, hi int8, starts int8[], tmo int8)
-    ),
-    hb as (
-      -- LATERAL: each user's rows come from their own index range scan, never a
-      -- hash join over the whole table, whatever the planner guesses for req.
-      select req.k, req.tmo, width_bucket(h.ms, req.starts) - 1 as day_index, h.*
-      from req
-      cross join lateral (
-        select h.time, h.id, h.project, h.language, h.editor, h.operating_system, h.machine, h.category,
-          ${entity} as entity,
-          extract(epoch from date_trunc('second', h.time))::int8 * 1000
-            + (extract(microseconds from h.time)::int8 % 1000000) / 1000 as ms
-        from heartbeats h
-        where h.user_id = req.u and h.time >= req.lo and h.time < req.hi
-        offset 0 -- keeps the subquery per user: flattened, it became a hash join over a full scan
-      ) h
-    ),
-    credited as (
-      select hb.*, lead(hb.ms) over (partition by hb.k, hb.day_index order by hb.time, hb.id) - hb.ms as gap
-      from hb
-    )
-    select k, day_index, project, language, editor, operating_system, machine, category, entity,
-      sum(case when gap < tmo then gap else 0 end)::float8 as credited_ms,
-      count(*)::int4 as heartbeats
-    from credited
-    group by k, day_index, project, language, editor, operating_system, machine, category, entity`.execute(
-    db,
-  );
+  const query = CompiledQuery.raw(dayDurationsSql(withEntity), [JSON.stringify(asked)]);
+  const { rows } = await db.executeQuery<DurationRow & { k: number }>(query);
   return rows;
 }
 
