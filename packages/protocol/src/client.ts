@@ -7,7 +7,7 @@ import {
   type Subscription,
   TimeoutError,
 } from "@nats-io/nats-core";
-import type { z } from "zod";
+import { z } from "zod";
 import { formatIssues } from "./decode";
 import {
   type AggError,
@@ -259,6 +259,15 @@ export class AggClient {
     );
     const final = await this.waitForBatch(accepted.batchId, { ...options, events });
     return { accepted, final };
+  }
+
+  /**
+   * One request-reply on a subject the typed methods do not cover (such as the
+   * `<prefix>.summary` extension): JSON out, JSON back, an error reply thrown as
+   * its `AggError` class, no answer as an `UnavailableError`. The caller checks the shape.
+   */
+  requestJson(subject: string, payload: unknown): Promise<unknown> {
+    return this.call(subject, payload, z.unknown());
   }
 
   /** One request-reply: JSON out, an error reply thrown as its class, the reply validated. */

@@ -1,15 +1,5 @@
-import {
-  AggClient,
-  connectNats,
-  DEFAULT_PREFIX,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  errorFromReply,
-  InternalError,
-  isErrorReply,
-  isValidPrefix,
-  UnavailableError,
-} from "@agg/protocol";
-import { type Msg, RequestError, TimeoutError } from "@nats-io/nats-core";
+import { AggClient, connectNats, DEFAULT_PREFIX, isValidPrefix } from "@agg/protocol";
+import { RequestError } from "@nats-io/nats-core";
 import type { CliIo } from "./command";
 import { UsageError } from "./usage-error";
 
@@ -51,33 +41,6 @@ export async function withEngine<T>(
   } finally {
     await nc.close().catch(() => undefined);
   }
-}
-
-/**
- * One request-reply on a subject the typed client does not cover (such as
- * `<prefix>.summary`): JSON out, JSON back, an error reply thrown as its
- * `AggError` class, no answer as an `UnavailableError`.
- */
-export async function requestJson(client: AggClient, subject: string, payload: unknown): Promise<unknown> {
-  let msg: Msg;
-  try {
-    msg = await client.nc.request(subject, JSON.stringify(payload), { timeout: DEFAULT_REQUEST_TIMEOUT_MS });
-  } catch (cause) {
-    if (isNoResponders(cause)) throw new UnavailableError(`no engine is answering on ${subject}`, { cause });
-    if (cause instanceof TimeoutError || (cause instanceof Error && cause.cause instanceof TimeoutError)) {
-      throw new UnavailableError(`no reply on ${subject} within ${DEFAULT_REQUEST_TIMEOUT_MS} ms`, { cause });
-    }
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new UnavailableError(`request on ${subject} failed: ${reason}`, { cause });
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(msg.data));
-  } catch (cause) {
-    throw new InternalError(`malformed reply on ${subject}: not JSON`, { cause });
-  }
-  if (isErrorReply(body)) throw errorFromReply(body);
-  return body;
 }
 
 /** True when a NATS request failed because nobody subscribes to its subject. */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { UnavailableError } from "@agg/protocol";
 import { DatabaseUnavailableError, readUserSummaryReport, type UserSummaryReport } from "@agg/store";
 import type { CliIo, Command } from "../command";
-import { requestJson, withEngine } from "../engine-client";
+import { withEngine } from "../engine-client";
 import { ExitCode } from "../exit-code";
 import { assertDayOrder, dayFlag, requiredFlag } from "../flag-values";
 import { openStore, pgliteDir } from "../open-store";
@@ -90,7 +90,7 @@ async function askEngine(
   let reply: unknown;
   try {
     reply = await withEngine(io, (client) =>
-      requestJson(client, `${client.subjects.prefix}.summary`, { user, from, to }),
+      client.requestJson(`${client.subjects.prefix}.summary`, { user, from, to }),
     );
   } catch (error) {
     if (error instanceof UnavailableError) {
