@@ -57,6 +57,12 @@ export {
   type UserDaysWrite,
 } from "./repository/summary-repository";
 export {
+  acquireUserLeases,
+  type HeldUserLease,
+  releaseUserLeases,
+  renewUserLeases,
+} from "./repository/user-lease-repository";
+export {
   findKnownUsers,
   listUserIds,
   loadUserSettings,

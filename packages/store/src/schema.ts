@@ -130,13 +130,18 @@ export interface AggBatchUsersTable {
 }
 
 /**
- * `agg_user_fences`: the highest fencing token that wrote a user's summaries.
- * A writer holding an older token is refused (`FencedOutError`).
+ * `agg_user_fences`: the highest fencing token that wrote a user's summaries,
+ * and the user's lease. A writer holding an older token is refused
+ * (`FencedOutError`). `lease_until` is when the current lease ends, on
+ * PostgreSQL's clock; null when nobody holds it (released, or never taken
+ * here). Taking a lease (`acquireUserLeases`) raises `token` and sets `holder`.
  */
 export interface AggUserFencesTable {
   user_id: string;
   token: Int8;
   holder: string;
+  /** End of the current lease (null: not held); compared with PostgreSQL's `now()` only. */
+  lease_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 

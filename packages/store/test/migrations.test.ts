@@ -81,6 +81,20 @@ describe("migrateToLatest", () => {
         "idx_heartbeats_hash",
       ]),
     );
+    // 0005: the per-user lease's end, nullable (a fence row without a lease reads as "not held").
+    expect(
+      (await columnSnapshot(store.db, ["agg_user_fences"])).map((c) => [
+        c.column_name,
+        c.data_type,
+        c.is_nullable,
+      ]),
+    ).toEqual([
+      ["user_id", "text", "NO"],
+      ["token", "bigint", "NO"],
+      ["holder", "text", "NO"],
+      ["updated_at", "timestamp with time zone", "NO"],
+      ["lease_until", "timestamp with time zone", "YES"],
+    ]);
     const columns = await columnSnapshot(store.db, WAKAPI_TABLES);
     const indexes = await indexNames(store.db);
     expect(await migrateToLatest(store.db)).toEqual({ applied: [], duplicateSummaries: [], warnings: [] });
@@ -197,6 +211,9 @@ describe("migrateToLatest", () => {
     cleanups.push(() => store.close());
     expect((await migrateToLatest(store.db)).applied).toEqual(ALL_MIGRATIONS);
     expect(await migrateToLatest(store.db)).toEqual({ applied: [], duplicateSummaries: [], warnings: [] });
+    expect((await columnSnapshot(store.db, ["agg_user_fences"])).map((c) => c.column_name)).toContain(
+      "lease_until",
+    );
     expect(await indexNames(store.db)).toEqual(
       expect.arrayContaining([HEARTBEATS_COVERING_INDEX, SUMMARY_UNIQUE_INDEX]),
     );

@@ -121,6 +121,16 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .execute();
     },
   },
+
+  "0005_agg_user_leases": {
+    async up(db: AnyKysely) {
+      // Per-user leases live next to the fencing token they hand out: taking a
+      // lease and starting its tenure (token + 1) is one row update, for many
+      // users in one statement (`acquireUserLeases`). Nullable, no default:
+      // existing fence rows read as "nobody holds the lease".
+      await sql`alter table agg_user_fences add column if not exists lease_until timestamptz`.execute(db);
+    },
+  },
 };
 
 /** The migrations as Kysely's `Migrator` wants them. @internal */
