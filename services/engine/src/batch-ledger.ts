@@ -170,6 +170,19 @@ export class BatchLedger {
     return rows.map((r) => ({ userId: r.user_id, outcome: r.status as UserOutcome }));
   }
 
+  /** Which of `userIds` still have to report in the batch (a redelivered job message skips the rest). */
+  async stillPending(batchId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom("agg_batch_users")
+      .select("user_id")
+      .where("batch_id", "=", batchId)
+      .where("user_id", "in", userIds)
+      .where("status", "=", "pending")
+      .execute();
+    return new Set(rows.map((r) => r.user_id));
+  }
+
   /** Users that still have to report. */
   async pending(batchId: string): Promise<string[]> {
     const rows = await this.db

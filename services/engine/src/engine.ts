@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import type { ReportOutcomeInput, UserJob, UserOutcome } from "@agg/machines";
+import type { ReportedUser, ReportOutcomeInput, UserJob, UserOutcome } from "@agg/machines";
 import {
   type AggRequest,
   type BatchEvent,
@@ -30,7 +30,7 @@ import { DeadLetters } from "./dead-letters";
 import { createHealthChecks, type HealthServer, startHealthServer } from "./health-server";
 import { describeActors, type InstanceView } from "./inspection";
 import { createInspectionPublisher, type InspectionPublisher } from "./inspection-events";
-import { JobQueue } from "./job-queue";
+import { type BatchJobSpec, groupJobs, JobQueue, jobGroupSize } from "./job-queue";
 import { Leases, leaseKey } from "./leases";
 import { ensureLocalNats } from "./local-nats";
 import { EngineMetrics, type FinishedBatchState } from "./metrics";
@@ -73,6 +73,8 @@ export class Engine {
   private healthServer: HealthServer | undefined;
   /** When each batch coordinated here was accepted, for `agg_batch_duration_seconds`. */
   private readonly coordinatedSince = new Map<string, number>();
+  /** Outcomes waiting for the end of this turn of the event loop, by batch (see `queueReport`). */
+  private readonly reportOutbox = new Map<string, ReportedUser[]>();
   readonly startedAt = Date.now();
   private readonly requestSchema;
 
@@ -274,7 +276,7 @@ export class Engine {
     this.adoptTimer.unref();
     this.consumer = this.queue.consume(
       () => this.config.concurrency - this.users.heldCount,
-      ({ job, msg, deliveryCount }) => this.onJob(job, msg, deliveryCount),
+      ({ jobs, msg, deliveryCount }) => void this.onJobs(jobs, msg, deliveryCount),
       (msg, reason) => {
         void this.deadLetters.record("jobs", msg.subject, msg.data, reason, msg.info.deliveryCount);
         // No reason on the wire: nats-server 2.9 does not understand "+TERM <reason>" (2.10.4+).
@@ -361,14 +363,7 @@ export class Engine {
       Date.now(),
     );
     known = triage.withWork;
-    // In chunks, so a batch of 100 k users never holds 100 k job objects at once.
-    for (let i = 0; i < known.length; i += PUBLISH_CHUNK) {
-      await this.queue.publish(
-        known
-          .slice(i, i + PUBLISH_CHUNK)
-          .map((userId) => jobFor(batchId, userId, mode, request.from, request.to)),
-      );
-    }
+    await this.publishJobs({ batchId, mode, from: request.from, to: request.to }, known);
     await this.ledger.markDispatched(batchId);
     this.metrics.batchAccepted();
     this.metrics.usersSkipped(unknown.length);
@@ -437,13 +432,11 @@ export class Engine {
 
   private onReport(m: Msg): void {
     try {
-      const r = m.json<{ batchId?: unknown; userId?: unknown; outcome?: unknown }>();
-      if (
-        typeof r.batchId === "string" &&
-        typeof r.userId === "string" &&
-        (r.outcome === "done" || r.outcome === "failed" || r.outcome === "skipped")
-      ) {
-        this.coordinators.report(r.batchId, r.userId, r.outcome);
+      const r = m.json<{ batchId?: unknown; userId?: unknown; outcome?: unknown; outcomes?: unknown }>();
+      // `outcomes`: the reports of one publish (see `queueReport`); `userId`/`outcome`: one report.
+      const outcomes = Array.isArray(r.outcomes) ? (r.outcomes as unknown[]) : [r];
+      if (typeof r.batchId === "string" && outcomes.length > 0 && outcomes.every(isReportedUser)) {
+        for (const o of outcomes) this.coordinators.report(r.batchId, o.userId, o.outcome);
         return;
       }
     } catch {
@@ -452,34 +445,69 @@ export class Engine {
     void this.deadLetters.record("reports", m.subject, m.data, "malformed report");
   }
 
-  private onJob(job: UserJob, msg: JsMsg, deliveryCount: number): void {
+  private async onJobs(jobs: readonly UserJob[], msg: JsMsg, deliveryCount: number): Promise<void> {
     if (this.stopped) {
       msg.nak();
       return;
     }
-    if (deliveryCount > 1) this.metrics.redelivered();
+    if (deliveryCount > 1) {
+      this.metrics.redelivered();
+      // A group comes back whole (its instance died, or one of its users was handed
+      // back): users whose outcome the ledger already holds are not worked on again.
+      try {
+        const pending = await this.ledger.stillPending(
+          jobs[0]!.batchId,
+          jobs.map((j) => j.userId),
+        );
+        jobs = jobs.filter((j) => pending.has(j.userId));
+      } catch (err) {
+        this.log.warn({ err }, "could not read which users of a redelivered job message are pending");
+      }
+      if (jobs.length === 0) {
+        msg.ack();
+        return;
+      }
+    }
     if (deliveryCount >= this.config.maxDeliver) {
       // Every earlier delivery died with its instance (an outcome would have acked it):
-      // this job may be what kills them. Give up on it rather than try once more.
-      void this.giveUp(job, msg, deliveryCount);
+      // this message may be what kills them. Give up on it rather than try once more.
+      void this.giveUp(jobs, msg, deliveryCount);
       return;
     }
-    this.users.dispatch(job, msg);
+    this.users.dispatch(jobs, msg);
   }
 
-  private async giveUp(job: UserJob, msg: JsMsg, deliveries: number): Promise<void> {
+  private async giveUp(jobs: readonly UserJob[], msg: JsMsg, deliveries: number): Promise<void> {
     const reason = `gave up after ${deliveries} deliveries`;
     try {
       await this.deadLetters.record("jobs", msg.subject, msg.data, reason, deliveries);
-      await this.recordOutcome({ job, outcome: "failed", reason, daysWritten: 0, heartbeatsRead: 0 });
+      await Promise.all(
+        jobs.map((job) =>
+          this.recordOutcome({ job, outcome: "failed", reason, daysWritten: 0, heartbeatsRead: 0 }),
+        ),
+      );
       // No reason on the wire: nats-server 2.9 does not understand "+TERM <reason>" (2.10.4+).
       msg.term();
     } catch (err) {
       this.log.error(
-        { err, batchId: job.batchId, userId: job.userId },
-        "could not give up on a job; it will return",
+        { err, batchId: jobs[0]?.batchId, users: jobs.map((j) => j.userId) },
+        "could not give up on a job message; it will return",
       );
       msg.nak(this.config.busyRetryMs);
+    }
+  }
+
+  /**
+   * Publishes a batch's jobs, a group of users per message, in chunks (a batch of
+   * 100 k users never holds 100 k job objects at once). The same users in the same
+   * order make the same messages, so a republish after a crash is deduplicated.
+   */
+  private async publishJobs(spec: BatchJobSpec, userIds: readonly string[]): Promise<void> {
+    const ordered = [...userIds].sort();
+    const size = jobGroupSize(ordered.length);
+    const chunk = size * Math.ceil(PUBLISH_CHUNK / size);
+    for (let i = 0; i < ordered.length; i += chunk) {
+      await this.queue.publish(groupJobs(spec, ordered.slice(i, i + chunk), size));
     }
   }
 
@@ -501,11 +529,32 @@ export class Engine {
       { batchId: job.batchId, userId: job.userId, outcome, reason, days: input.daysWritten, recorded },
       "user finished",
     );
-    this.nc.publish(
-      this.subjects.report(job.batchId),
-      json({ batchId: job.batchId, userId: job.userId, outcome }),
-    );
+    this.queueReport(job.batchId, { userId: job.userId, outcome });
     this.consumer?.slotFreed();
+  }
+
+  /**
+   * Tells the batch's coordinator (wherever it runs) about an outcome. The
+   * outcomes recorded in one turn of the event loop go out as one message per
+   * batch: a nightly run's users finish in groups (group commit), and a message
+   * each was a NATS publish and delivery per user. A lost report is harmless:
+   * the coordinator reconciles with the ledger.
+   */
+  private queueReport(batchId: string, reported: ReportedUser): void {
+    const outbox = this.reportOutbox.get(batchId);
+    if (outbox) {
+      outbox.push(reported);
+      return;
+    }
+    this.reportOutbox.set(batchId, [reported]);
+    if (this.reportOutbox.size === 1) setImmediate(() => this.flushReports());
+  }
+
+  private flushReports(): void {
+    for (const [batchId, outcomes] of this.reportOutbox) {
+      this.nc.publish(this.subjects.report(batchId), json({ batchId, outcomes }));
+    }
+    this.reportOutbox.clear();
   }
 
   /** Coordinates running batches nobody here coordinates (after a restart, or an instance's death). */
@@ -529,9 +578,7 @@ export class Engine {
           // Accepted, but the instance died before every job was published: publish
           // again (JetStream drops duplicates by message id).
           const request = await this.ledger.request(batch.id);
-          await this.queue.publish(
-            pending.map((userId) => jobFor(batch.id, userId, request.mode, request.from, request.to)),
-          );
+          await this.publishJobs({ batchId: batch.id, ...request }, pending);
           await this.ledger.markDispatched(batch.id);
         }
         if (await this.coordinate(batch.id, pending, reported, batch.createdAt.getTime())) {
@@ -611,25 +658,18 @@ export class Engine {
   }
 }
 
-function newBatchId(): string {
-  return `b${Date.now().toString(36)}${randomBytes(6).toString("hex")}`;
+function isReportedUser(o: unknown): o is ReportedUser {
+  const r = o as { userId?: unknown; outcome?: unknown } | null;
+  return (
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.userId === "string" &&
+    (r.outcome === "done" || r.outcome === "failed" || r.outcome === "skipped")
+  );
 }
 
-function jobFor(
-  batchId: string,
-  userId: string,
-  mode: "missing" | "regenerate",
-  from: string | undefined,
-  to: string | undefined,
-): UserJob {
-  return {
-    jobId: `${batchId}:${userId}`,
-    batchId,
-    userId,
-    mode,
-    ...(from !== undefined ? { from } : {}),
-    ...(to !== undefined ? { to } : {}),
-  };
+function newBatchId(): string {
+  return `b${Date.now().toString(36)}${randomBytes(6).toString("hex")}`;
 }
 
 export type { BatchEvent, UserOutcome };

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import type { AggregationMode } from "@agg/core";
 import type { UserJob } from "@agg/machines";
 import { createSubjects } from "@agg/protocol";
 import {
@@ -14,8 +16,57 @@ import {
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 
-/** Jobs one pull asks for at most. */
+/** Job messages one pull asks for at most. */
 const FETCH_AT_MOST = 8;
+
+/**
+ * Users one job message carries at most. A message per user made NATS the
+ * nightly run's biggest cost (a publish, a delivery and an ack per user);
+ * a group shares them, and a failover redelivers the group as a whole.
+ */
+export const JOB_GROUP_MAX = 16;
+
+/** A batch is cut into about this many messages at least, so it still spreads over the cluster. */
+const JOB_GROUPS_AT_LEAST = 32;
+
+/** Users per job message for a batch with `usersWithWork` jobs: 1 for small batches, up to `JOB_GROUP_MAX`. */
+export function jobGroupSize(usersWithWork: number): number {
+  return Math.min(JOB_GROUP_MAX, Math.max(1, Math.floor(usersWithWork / JOB_GROUPS_AT_LEAST)));
+}
+
+/** What one batch asks of every user it has a job for. */
+export interface BatchJobSpec {
+  readonly batchId: string;
+  readonly mode: AggregationMode;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}
+
+/** One job message: the same request for a group of a batch's users. */
+export interface JobGroup extends BatchJobSpec {
+  readonly users: readonly string[];
+}
+
+/** Cuts a batch's users into job messages of `groupSize` users, in order. */
+export function groupJobs(spec: BatchJobSpec, userIds: readonly string[], groupSize: number): JobGroup[] {
+  const groups: JobGroup[] = [];
+  for (let i = 0; i < userIds.length; i += groupSize) {
+    groups.push({ ...spec, users: userIds.slice(i, i + groupSize) });
+  }
+  return groups;
+}
+
+/** The per-user jobs a group stands for (a user's job id is the same whichever group carries it). */
+export function jobsOf(group: JobGroup): UserJob[] {
+  return group.users.map((userId) => ({
+    jobId: `${group.batchId}:${userId}`,
+    batchId: group.batchId,
+    userId,
+    mode: group.mode,
+    ...(group.from !== undefined ? { from: group.from } : {}),
+    ...(group.to !== undefined ? { to: group.to } : {}),
+  }));
+}
 
 /** Names of the JetStream objects behind the job queue, derived from the subject prefix. */
 export interface JobQueueNames {
@@ -45,9 +96,9 @@ export interface JobQueueOptions {
   readonly replicas: number;
 }
 
-/** A job as received: the decoded payload and the message that must be settled exactly once. */
-export interface ReceivedJob {
-  readonly job: UserJob;
+/** A job message as received: its users' jobs and the message that must be settled exactly once. */
+export interface ReceivedJobs {
+  readonly jobs: readonly UserJob[];
   readonly msg: JsMsg;
   readonly deliveryCount: number;
 }
@@ -107,16 +158,17 @@ export class JobQueue {
   }
 
   /**
-   * Publishes jobs and waits until JetStream has stored every one.
-   * The message id makes a republish of the same (batch, user) a no-op.
+   * Publishes job messages and waits until JetStream has stored every one. The
+   * message id (the batch and a digest of the group's users) makes a republish
+   * of the same group a no-op.
    */
-  async publish(jobs: readonly UserJob[]): Promise<void> {
+  async publish(groups: readonly JobGroup[]): Promise<void> {
     const CHUNK = 500;
-    for (let i = 0; i < jobs.length; i += CHUNK) {
+    for (let i = 0; i < groups.length; i += CHUNK) {
       await Promise.all(
-        jobs.slice(i, i + CHUNK).map((job) =>
-          this.js.publish(this.names.jobSubject(job.batchId), JSON.stringify(job), {
-            msgID: `${job.batchId}:${job.userId}`,
+        groups.slice(i, i + CHUNK).map((group) =>
+          this.js.publish(this.names.jobSubject(group.batchId), JSON.stringify(encodeGroup(group)), {
+            msgID: `${group.batchId}:${createHash("sha1").update(group.users.join("\n")).digest("base64url")}`,
           }),
         ),
       );
@@ -124,12 +176,12 @@ export class JobQueue {
   }
 
   /**
-   * Pulls jobs while `freeSlots()` allows, handing each to `onJob`. Returns a
+   * Pulls job messages while `freeSlots()` (users) allows, handing each to `onJobs`. Returns a
    * function that stops pulling (messages already handed over stay with their owner).
    */
   consume(
     freeSlots: () => number,
-    onJob: (received: ReceivedJob) => void,
+    onJobs: (received: ReceivedJobs) => void,
     onPoison: (msg: JsMsg, reason: string) => void,
     log: Logger,
   ): { stop(): Promise<void>; slotFreed(): void } {
@@ -150,16 +202,18 @@ export class JobQueue {
           // A few at a time, however many slots are free: every instance's pull
           // waits in the server's queue, so a batch spreads over the cluster
           // instead of going whole to whichever instance asked first.
-          const batch = await consumer.fetch({ max_messages: Math.min(free, FETCH_AT_MOST), expires: 1_000 });
+          // A message may carry up to JOB_GROUP_MAX users: never ask for more than fit.
+          const messages = Math.max(1, Math.min(FETCH_AT_MOST, Math.floor(free / JOB_GROUP_MAX)));
+          const batch = await consumer.fetch({ max_messages: messages, expires: 1_000 });
           for await (const msg of batch) {
-            let job: UserJob;
+            let jobs: UserJob[];
             try {
-              job = decodeJob(msg.data);
+              jobs = decodeJobs(msg.data);
             } catch (err) {
               onPoison(msg, (err as Error).message);
               continue;
             }
-            onJob({ job, msg, deliveryCount: msg.info.deliveryCount });
+            onJobs({ jobs, msg, deliveryCount: msg.info.deliveryCount });
           }
         } catch (err) {
           if (!running) break;
@@ -186,33 +240,60 @@ export class JobQueue {
 }
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** What a received message may carry (room for a future larger group size, and a bound on a poison message). */
+const USERS_PER_MESSAGE_AT_MOST = JOB_GROUP_MAX * 4;
 
-/** Parses and checks a job message; throws with a reason for anything malformed. */
-export function decodeJob(data: Uint8Array): UserJob {
+function encodeGroup(group: JobGroup): Record<string, unknown> {
+  return {
+    batchId: group.batchId,
+    mode: group.mode,
+    ...(group.from !== undefined ? { from: group.from } : {}),
+    ...(group.to !== undefined ? { to: group.to } : {}),
+    users: group.users,
+  };
+}
+
+/**
+ * Parses and checks a job message: a group (`users`), or one user (`userId`,
+ * what instances before job groups published, so a rolling upgrade finishes
+ * their batches). Throws with a reason for anything malformed.
+ */
+export function decodeJobs(data: Uint8Array): UserJob[] {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
   } catch {
     throw new Error("job payload is not UTF-8 JSON");
   }
-  if (typeof value !== "object" || value === null) throw new Error("job payload is not an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error("job payload is not an object");
   const v = value as Record<string, unknown>;
   if (typeof v.batchId !== "string" || !TOKEN.test(v.batchId)) throw new Error("job has no valid batchId");
-  if (typeof v.userId !== "string" || v.userId.length === 0) throw new Error("job has no userId");
   if (v.mode !== "missing" && v.mode !== "regenerate") throw new Error("job has no valid mode");
-  const day = /^\d{4}-\d{2}-\d{2}$/;
-  if (v.from !== undefined && (typeof v.from !== "string" || !day.test(v.from)))
+  if (v.from !== undefined && (typeof v.from !== "string" || !DAY.test(v.from)))
     throw new Error("job.from is invalid");
-  if (v.to !== undefined && (typeof v.to !== "string" || !day.test(v.to)))
+  if (v.to !== undefined && (typeof v.to !== "string" || !DAY.test(v.to)))
     throw new Error("job.to is invalid");
-  return {
-    jobId: `${v.batchId}:${v.userId}`,
+  let users: string[];
+  if (v.users !== undefined) {
+    if (!Array.isArray(v.users) || v.users.length === 0 || v.users.length > USERS_PER_MESSAGE_AT_MOST)
+      throw new Error(`job.users is not a list of 1 to ${USERS_PER_MESSAGE_AT_MOST} users`);
+    if (!v.users.every((u): u is string => typeof u === "string" && u.length > 0))
+      throw new Error("job.users holds something other than user ids");
+    users = [...new Set(v.users)];
+  } else if (typeof v.userId === "string" && v.userId.length > 0) {
+    users = [v.userId];
+  } else {
+    throw new Error("job has no users");
+  }
+  return jobsOf({
     batchId: v.batchId,
-    userId: v.userId,
     mode: v.mode,
-    ...(typeof v.from === "string" ? { from: v.from } : {}),
-    ...(typeof v.to === "string" ? { to: v.to } : {}),
-  };
+    from: typeof v.from === "string" ? v.from : undefined,
+    to: typeof v.to === "string" ? v.to : undefined,
+    users,
+  });
 }
 
 function isNotFound(err: unknown): boolean {

@@ -66,12 +66,21 @@ export interface UserActorsOptions {
 
 type UserActor = Actor<typeof userAggregatorMachine>;
 
-/** One held job message: settled exactly once, by ack (outcome reported) or nak (handed back). */
-interface HeldJob {
-  readonly msg: JsMsg;
-  /** When the job reached this instance (a redelivery while held keeps the first arrival). */
-  readonly receivedAt: number;
-  settled: boolean;
+/**
+ * One held job message and the jobs it carries (a group of users): settled
+ * exactly once, when its last job is: ack when every job reported an outcome,
+ * nak when any was handed back (the group returns; its finished users are then
+ * recognised by the ledger and not counted twice).
+ */
+interface HeldMessage {
+  msg: JsMsg;
+  /** When its jobs reached this instance (a redelivery while held keeps the first arrival). */
+  receivedAt: number;
+  /** Its jobs not settled yet. */
+  readonly open: Set<string>;
+  handedBack: boolean;
+  /** Settled, or replaced by a redelivery of itself: never acked or nak'ed (again). */
+  done: boolean;
 }
 
 /**
@@ -83,7 +92,8 @@ interface HeldJob {
 export class UserActors {
   private readonly users = new Map<string, UserEntry>();
   private stopping = false;
-  private readonly held = new Map<string, HeldJob>();
+  /** Every job held here, by job id, with the message that carries it. */
+  private readonly held = new Map<string, HeldMessage>();
   /** Plans carry the settings they were made with; the aggregation reuses them. */
   private readonly settingsByJob = new Map<string, UserSettings>();
   private readonly keepAlive: NodeJS.Timeout;
@@ -163,7 +173,7 @@ export class UserActors {
       },
     });
     this.keepAlive = setInterval(() => {
-      for (const h of this.held.values()) if (!h.settled) h.msg.working();
+      for (const m of new Set(this.held.values())) if (!m.done) m.msg.working();
     }, opts.keepAliveMs);
     this.keepAlive.unref();
   }
@@ -173,14 +183,45 @@ export class UserActors {
     return this.held.size;
   }
 
-  /** Hands a received job to its user's actor, acquiring the user's lease and creating the actor if needed. */
-  dispatch(job: UserJob, msg: JsMsg): void {
-    const previous = this.held.get(job.jobId);
-    if (previous) {
-      // The same job redelivered while we still hold it: keep the newer message handle.
-      previous.settled = true;
+  /**
+   * Hands the jobs of a received message to their users' actors, acquiring each
+   * user's lease and creating its actor if needed.
+   */
+  dispatch(jobs: readonly UserJob[], msg: JsMsg): void {
+    const message: HeldMessage = {
+      msg,
+      receivedAt: Date.now(),
+      open: new Set(),
+      handedBack: false,
+      done: false,
+    };
+    for (const job of jobs) {
+      const previous = this.held.get(job.jobId);
+      if (previous && previous !== message) {
+        // The same message redelivered while its jobs are still here (its ack wait
+        // passed): they stay with their actors, and the newer delivery is the one to settle.
+        this.supersede(previous, message);
+        continue;
+      }
+      if (previous) continue;
+      message.open.add(job.jobId);
+      this.held.set(job.jobId, message);
+      this.toActor(job);
     }
-    this.held.set(job.jobId, { msg, settled: false, receivedAt: previous?.receivedAt ?? Date.now() });
+  }
+
+  private supersede(previous: HeldMessage, next: HeldMessage): void {
+    previous.done = true;
+    next.receivedAt = Math.min(next.receivedAt, previous.receivedAt);
+    next.handedBack ||= previous.handedBack;
+    for (const jobId of previous.open) {
+      next.open.add(jobId);
+      this.held.set(jobId, next);
+    }
+    previous.open.clear();
+  }
+
+  private toActor(job: UserJob): void {
     const entry = this.users.get(job.userId);
     if (entry?.actor && entry.actor.getSnapshot().status === "active") {
       entry.actor.send({ type: "JOB_RECEIVED", job });
@@ -268,14 +309,18 @@ export class UserActors {
     };
   }
 
-  private settle(jobId: string, how: "ack" | "nak", delayMs?: number): void {
-    const h = this.held.get(jobId);
-    if (!h) return;
+  /** Settles one job; its message is acked or nak'ed once its last job is settled. */
+  private settle(jobId: string, how: "ack" | "nak"): void {
+    const message = this.held.get(jobId);
+    if (!message) return;
     this.held.delete(jobId);
-    if (h.settled) return;
-    h.settled = true;
-    if (how === "ack") h.msg.ack();
-    else h.msg.nak(delayMs);
+    message.open.delete(jobId);
+    if (how === "nak") message.handedBack = true;
+    if (message.open.size === 0 && !message.done) {
+      message.done = true;
+      if (message.handedBack) message.msg.nak();
+      else message.msg.ack();
+    }
     this.opts.onJobSettled();
   }
 
