@@ -38,6 +38,7 @@ import { NightlyScheduler } from "./nightly-scheduler";
 import { Presence } from "./presence";
 import { handleSummaryRequest } from "./summary-handler";
 import { UserActors } from "./user-actors";
+import { UserLeases } from "./user-leases";
 import { UserStore } from "./user-store";
 
 const encoder = new TextEncoder();
@@ -88,7 +89,10 @@ export class Engine {
     private readonly ledger: BatchLedger,
     private readonly users: UserActors,
     private readonly coordinators: Coordinators,
+    /** Batch coordinators' and the schedule's leases (NATS KV). */
     private readonly leases: Leases,
+    /** User actors' leases (PostgreSQL, with the fencing tokens). */
+    private readonly userLeases: UserLeases,
     private readonly deadLetters: DeadLetters,
     private readonly stopLocalNats: (() => void) | null,
     /** This instance's Prometheus metrics (served on METRICS_PORT when set). */
@@ -149,13 +153,20 @@ export class Engine {
         onError: (what, err) => log.warn({ err }, what),
       });
       const inspect = config.inspect ? inspection.inspect : undefined;
+      const userLeases = new UserLeases({
+        db: database.db,
+        holder: config.instance,
+        ttlMs: config.leaseTtlMs,
+        grouping: USER_STORE_GROUPING,
+        log,
+      });
       const users = new UserActors({
         inspect,
         work: {
-          store: new UserStore(database.db, config.instance, USER_STORE_GROUPING),
+          store: new UserStore(database.db, USER_STORE_GROUPING),
           now: () => Date.now(),
         },
-        leases,
+        leases: userLeases,
         instance: config.instance,
         busyRetryMs: config.busyRetryMs,
         passivateAfterMs: config.passivateAfterMs,
@@ -178,7 +189,7 @@ export class Engine {
         log,
       });
       const metrics = new EngineMetrics({
-        leasesHeld: () => leases.count,
+        leasesHeld: () => leases.count + userLeases.count,
         userActors: () => users.snapshots().length,
         batchesCoordinated: () => coordinators.snapshots().length,
       });
@@ -197,6 +208,7 @@ export class Engine {
         users,
         coordinators,
         leases,
+        userLeases,
         new DeadLetters(jetstream(nc), subjects, config.instance, log, (kind) => metrics.deadLettered(kind)),
         stopLocalNats,
         metrics,
@@ -651,6 +663,7 @@ export class Engine {
     // /healthz has said 503 since `stopped`; scrapes get the final counts until here.
     await this.healthServer?.close();
     await this.leases.close();
+    await this.userLeases.close();
     await this.nc.drain().catch(() => undefined);
     await this.database.close().catch(() => undefined);
     this.stopLocalNats?.();

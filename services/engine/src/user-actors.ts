@@ -19,7 +19,7 @@ import {
   fromPromise,
   type InspectionEvent,
 } from "xstate";
-import { type Lease, type Leases, leaseKey } from "./leases";
+import type { UserLease, UserLeases } from "./user-leases";
 import { aggregateUserDays, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
 
 /** Thrown by a write when this instance can no longer trust its lease on the user. */
@@ -30,7 +30,7 @@ export class LeaseLostError extends Error {
 /** One user on this instance: acquiring its lease, then its actor holding it. */
 interface UserEntry {
   actor?: UserActor;
-  lease?: Lease;
+  lease?: UserLease;
   /** Jobs received while the lease is being acquired (or waits for another instance to release it). */
   readonly waiting: UserJob[];
   /** The next attempt to take a lease that another instance holds. */
@@ -47,8 +47,8 @@ export type OutcomeSink = (input: ReportOutcomeInput, seconds: number | undefine
 
 export interface UserActorsOptions {
   readonly work: UserWorkDeps;
-  /** Cluster-wide single writer per user. */
-  readonly leases: Leases;
+  /** Cluster-wide single writer per user; each lease is a tenure with its fencing token. */
+  readonly leases: UserLeases;
   readonly instance: string;
   /** How long a job whose user is busy on another instance waits before JetStream offers it again. */
   readonly busyRetryMs: number;
@@ -234,18 +234,15 @@ export class UserActors {
     }
   }
 
-  /** Takes the user's lease (and advances its fence), then starts its actor with the waiting jobs. */
+  /** Takes the user's lease (a new tenure: its token fences every write), then starts its actor with the waiting jobs. */
   private async start(userId: string, entry: UserEntry): Promise<void> {
-    const { leases, work, log } = this.opts;
-    let lease: Lease | null = null;
+    const { leases, log } = this.opts;
+    let lease: UserLease | null = null;
     try {
-      lease = await leases.tryAcquire(leaseKey("user", userId), () => this.onLeaseLost(userId));
-      // The database hands out the fencing token (it only grows, whatever
-      // happens to the lease bucket); holding the lease is what allows asking.
-      if (lease) entry.fenceToken = await work.store.advanceFence(userId);
+      lease = await leases.tryAcquire(userId, () => this.onLeaseLost(userId));
+      if (lease) entry.fenceToken = lease.token;
     } catch (err) {
       log.warn({ err, userId }, "could not take the user's lease; retrying later");
-      if (lease) await leases.release(lease);
       lease = null;
     }
     if (!lease) {
@@ -269,7 +266,7 @@ export class UserActors {
     for (const job of entry.waiting.splice(0)) entry.actor.send({ type: "JOB_RECEIVED", job });
   }
 
-  private spawn(userId: string, lease: Lease): UserActor {
+  private spawn(userId: string, lease: UserLease): UserActor {
     const actor = createActor(this.machine, {
       id: `user:${userId}`,
       input: { userId, passivateAfterMs: this.opts.passivateAfterMs, jobTimeoutMs: this.opts.jobTimeoutMs },
@@ -352,7 +349,7 @@ export class UserActors {
       // An actor whose lease has lapsed locally is not "working on" the user any more.
       if (!entry.actor || !entry.lease?.held || now > entry.lease.validUntil) continue;
       const snapshot = entry.actor.getSnapshot();
-      if (snapshot.status === "active") out.push({ userId, snapshot, leaseToken: entry.lease.token });
+      if (snapshot.status === "active") out.push({ userId, snapshot, leaseToken: Number(entry.lease.token) });
     }
     return out;
   }

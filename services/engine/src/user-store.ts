@@ -1,6 +1,5 @@
 import type { DayDuration } from "@agg/core";
 import {
-  advanceFences,
   type Database,
   type DayDurationsRequest,
   loadUsersDayDurations,
@@ -39,23 +38,16 @@ export interface UserStoreOptions {
  */
 export class UserStore {
   private readonly plans: Coalescer<string, UserPlanInputs | null>;
-  private readonly fences: Coalescer<string, bigint>;
   private readonly writes: Coalescer<UserDaysWrite, undefined>;
   private readonly shortDurations: Coalescer<DayDurationsRequest, DayDuration[]>;
 
   constructor(
     readonly db: Kysely<Database>,
-    /** Who this instance is, in the fence table. */
-    holder: string,
     opts: UserStoreOptions,
   ) {
     this.plans = new Coalescer(async (userIds) => {
       const found = await loadUsersPlanInputs(db, userIds);
       return userIds.map((id) => found.get(id) ?? null);
-    }, opts);
-    this.fences = new Coalescer(async (userIds) => {
-      const tokens = await advanceFences(db, userIds, holder);
-      return userIds.map((id) => tokens.get(id) ?? new Error(`no fencing token came back for ${id}`));
     }, opts);
     this.writes = new Coalescer((writes) => writeGroup(db, writes), opts);
     this.shortDurations = new Coalescer((requests) => loadUsersDayDurations(db, requests), opts);
@@ -73,11 +65,6 @@ export class UserStore {
   /** The user's settings, first heartbeat and latest summary; null when the user does not exist. */
   planInputs(userId: string): Promise<UserPlanInputs | null> {
     return this.plans.submit(userId);
-  }
-
-  /** Starts a new tenure over the user's summaries (see `advanceFence`); call it holding the user's lease. */
-  advanceFence(userId: string): Promise<bigint> {
-    return this.fences.submit(userId);
   }
 
   /**

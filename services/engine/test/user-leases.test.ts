@@ -1,0 +1,85 @@
+/**
+ * User leases on a real PostgreSQL: one holder per user across instances,
+ * a tenure (fencing token) per lease, and a lease taken over is noticed.
+ */
+import { type AggDatabase, migrateToLatest, openDatabase } from "@agg/store";
+import { createTestDatabase, type TestDatabase } from "@agg/test-support";
+import { sql } from "kysely";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UserLeases } from "../src/user-leases";
+
+const log = pino({ level: "silent" });
+const GROUPING = { maxGroup: 8, maxInFlight: 1 };
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("UserLeases", () => {
+  let testDb: TestDatabase;
+  let store: AggDatabase;
+  const open: UserLeases[] = [];
+  const leases = (holder: string, ttlMs = 10_000) => {
+    const l = new UserLeases({ db: store.db, holder, ttlMs, grouping: GROUPING, log });
+    open.push(l);
+    return l;
+  };
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    store = await openDatabase({ url: testDb.url });
+    await migrateToLatest(store.db);
+  });
+  afterAll(async () => {
+    for (const l of open) await l.close();
+    await store?.close();
+    await testDb?.drop();
+  });
+
+  it("grants concurrent acquisitions once each, and refuses another holder until released", async () => {
+    const a = leases("a");
+    const b = leases("b");
+    const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const taken = await Promise.all(ids.map((id) => a.tryAcquire(id, () => undefined)));
+    expect(taken.map((l) => l?.token)).toEqual(ids.map(() => 1n));
+    expect(a.count).toBe(20);
+    expect(await b.tryAcquire("c0", () => undefined)).toBeNull();
+    await a.release(taken[0]!);
+    expect(a.count).toBe(19);
+    const next = await b.tryAcquire("c0", () => undefined);
+    expect(next?.token).toBe(2n);
+    expect(next?.held).toBe(true);
+  });
+
+  it("notices at the next renewal that another holder took a lease that had expired", async () => {
+    const a = leases("a2", 300);
+    const b = leases("b2");
+    let lost = 0;
+    const lease = await a.tryAcquire("r1", () => lost++);
+    expect(lease?.token).toBe(1n);
+    // PostgreSQL's clock says the lease is over (a paused holder), and b takes it.
+    await sql`update agg_user_fences set lease_until = now() - interval '1 second' where user_id = 'r1'`.execute(
+      store.db,
+    );
+    expect((await b.tryAcquire("r1", () => undefined))?.token).toBe(2n);
+    await until(() => lost === 1);
+    expect(lease?.held).toBe(false);
+    expect(a.count).toBe(0);
+  });
+
+  it("keeps a renewed lease beyond its first lifetime", async () => {
+    const a = leases("a3", 300);
+    let lost = 0;
+    const lease = await a.tryAcquire("k1", () => lost++);
+    await new Promise((r) => setTimeout(r, 900));
+    expect(lost).toBe(0);
+    expect(lease?.held).toBe(true);
+    expect(lease!.validUntil).toBeGreaterThan(Date.now());
+    expect(await leases("b3").tryAcquire("k1", () => undefined)).toBeNull();
+  });
+});
