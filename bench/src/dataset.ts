@@ -269,3 +269,18 @@ export async function insertNightlyDay(client: PgClient): Promise<number> {
   await client.query("vacuum (analyze) heartbeats");
   return result.rowCount ?? 0;
 }
+
+/**
+ * Deletes every user's latest summary (after a nightly run: the nightly day's),
+ * with its items, so `missing` has that day to do again.
+ */
+export async function deleteLatestSummaries(client: PgClient): Promise<number> {
+  const result = await client.query(`
+    with latest as (
+      select s.id from summaries s
+      where s.from_time = (select max(l.from_time) from summaries l where l.user_id = s.user_id)
+    ),
+    items as (delete from summary_items where summary_id in (select id from latest))
+    delete from summaries where id in (select id from latest)`);
+  return result.rowCount ?? 0;
+}

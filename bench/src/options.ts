@@ -31,6 +31,11 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Print the set-based statement's `EXPLAIN ANALYZE` and one user's engine queries' plans. */
   readonly explain: boolean;
+  /**
+   * Nightly runs after the first one: each time the nightly day's summaries are
+   * deleted and `missing` runs again; their median is reported beside the first.
+   */
+  readonly nightlyRepeats: number;
   /** `AGG_CONCURRENCY` of the engine; undefined: the engine's default (or the environment's). */
   readonly concurrency: number | undefined;
   /** Which engine program to start: the bundle, the sources under tsx, or the bundle if it loads. */
@@ -54,6 +59,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   jsonOnly: false,
   profile: false,
   explain: false,
+  nightlyRepeats: 0,
   concurrency: undefined,
   engine: "auto",
   sqlWorkMem: "256MB",
@@ -71,6 +77,8 @@ export const USAGE = `usage: pnpm bench [options]
                      (default ${DEFAULT_OPTIONS.failoverTimeouts.map((t) => `${t.leaseTtlMs}/${t.ackWaitMs}`).join(",")}, the engine's defaults)
   --batch-scale 10000,100000  instead of the comparison: a nightly batch over that many
                      users (95 % up to date), its acceptance time, duration and peak RSS
+  --nightly-repeats N  after the nightly run, N more: the nightly day's summaries deleted,
+                     missing again; prints each and their median (default 0)
   --concurrency N    AGG_CONCURRENCY of each engine instance (default: the engine's)
   --engine dist|src|auto  the bundled engine, its sources under tsx, or dist if it loads (default auto)
   --sql-work-mem M   work_mem of the set-based statement (default ${DEFAULT_OPTIONS.sqlWorkMem})
@@ -115,6 +123,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
         break;
       case "--instances":
         o.instances = commaList(value(), (s) => positiveInt(flag, s));
+        break;
+      case "--nightly-repeats":
+        o.nightlyRepeats = nonNegativeInt(flag, value());
         break;
       case "--failover-kills":
         o.failoverKills = nonNegativeInt(flag, value());
