@@ -55,6 +55,8 @@ export interface UserLeasesOptions {
  */
 export class UserLeases {
   private readonly held = new Map<string, HeldLease>();
+  /** Releases on their way to PostgreSQL, by user: a new acquisition of the user waits for it. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private readonly acquisitions: Coalescer<string, bigint | null>;
   private readonly releases: Coalescer<HeldUserLease, undefined>;
   private readonly renewTimer: NodeJS.Timeout;
@@ -82,6 +84,9 @@ export class UserLeases {
   async tryAcquire(userId: string, onLost: () => void): Promise<UserLease | null> {
     const existing = this.held.get(userId);
     if (existing?.held) return existing;
+    // The user's last actor here just closed and its release is still queued: without
+    // waiting, PostgreSQL would find our own lease live and the job would wait a retry.
+    await this.releasing.get(userId);
     const asked = Date.now();
     const token = await this.acquisitions.submit(userId);
     if (token === null) return null;
@@ -97,12 +102,16 @@ export class UserLeases {
     this.held.delete(lease.userId);
     if (!l.held) return;
     l.held = false;
-    try {
-      await this.releases.submit({ userId: l.userId, token: l.token });
-    } catch (err) {
-      // The database is away: the lease expires by itself.
-      this.opts.log.warn({ err, userId: l.userId }, "could not release a user lease; it will expire");
-    }
+    const released = this.releases.submit({ userId: l.userId, token: l.token }).then(
+      () => undefined,
+      (err: unknown) => {
+        // The database is away: the lease expires by itself.
+        this.opts.log.warn({ err, userId: l.userId }, "could not release a user lease; it will expire");
+      },
+    );
+    this.releasing.set(l.userId, released);
+    await released;
+    if (this.releasing.get(l.userId) === released) this.releasing.delete(l.userId);
   }
 
   get count(): number {

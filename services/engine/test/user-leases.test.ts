@@ -72,6 +72,37 @@ describe("UserLeases", () => {
     expect(a.count).toBe(0);
   });
 
+  it("takes a user again at once after its own release, even while that release is queued", async () => {
+    const a = new UserLeases({
+      db: store.db,
+      holder: "a4",
+      ttlMs: 10_000,
+      grouping: { maxGroup: 8, maxInFlight: 1 },
+      log,
+    });
+    open.push(a);
+    const blocker = await a.tryAcquire("q-blocker", () => undefined);
+    const lease = await a.tryAcquire("q1", () => undefined);
+    let granted: bigint | undefined;
+    await store.db.transaction().execute(async (trx) => {
+      // Hold the blocker's row: its release stays in flight, and q1's release queues behind it.
+      await sql`select 1 from agg_user_fences where user_id = 'q-blocker' for update`.execute(trx);
+      void a.release(blocker!);
+      await new Promise((r) => setImmediate(r));
+      void a.release(lease!);
+      const again = a
+        .tryAcquire("q1", () => undefined)
+        .then((l) => {
+          granted = l?.token;
+        });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(granted).toBeUndefined();
+      void again;
+    });
+    await until(() => granted !== undefined);
+    expect(granted).toBe(2n);
+  });
+
   it("keeps a renewed lease beyond its first lifetime", async () => {
     const a = leases("a3", 300);
     let lost = 0;
