@@ -1,5 +1,6 @@
 import { DatabaseUnavailableError, openDatabase, parseDatabaseUrl, redactDatabaseUrl } from "@agg/store";
 import { createTestDatabase } from "@agg/test-support";
+import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 
 async function openError(url: string): Promise<DatabaseUnavailableError> {
@@ -15,6 +16,24 @@ async function openError(url: string): Promise<DatabaseUnavailableError> {
 }
 
 describe("openDatabase", () => {
+  it("keeps an idle connection with keepConnections, where the default pool closes it after 10 s", async () => {
+    const testDb = await createTestDatabase();
+    const kept = await openDatabase({ url: testDb.url, poolSize: 1, keepConnections: true });
+    const plain = await openDatabase({ url: testDb.url, poolSize: 1 });
+    try {
+      const pid = async (store: typeof kept) =>
+        (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db)).rows[0]!.pid;
+      const [keptBefore, plainBefore] = [await pid(kept), await pid(plain)];
+      await new Promise((r) => setTimeout(r, 11_000));
+      expect(await pid(kept)).toBe(keptBefore);
+      expect(await pid(plain)).not.toBe(plainBefore);
+    } finally {
+      await kept.close();
+      await plain.close();
+      await testDb.drop();
+    }
+  }, 30_000);
+
   it("names host:port of an unreachable server, never the password", async () => {
     const error = await openError("postgres://postgres:hunter2@127.0.0.1:1/x");
     expect(error.code).toBe("UNAVAILABLE");

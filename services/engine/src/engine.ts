@@ -119,7 +119,7 @@ export class Engine {
     try {
       database = await openDatabase(
         config.databaseUrl
-          ? { url: config.databaseUrl, poolSize: config.dbPoolSize }
+          ? { url: config.databaseUrl, poolSize: config.dbPoolSize, keepConnections: true }
           : { dataDir: resolve(config.dataDir, "pglite") },
       );
       const migration = await migrateToLatest(database.db);
