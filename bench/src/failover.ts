@@ -10,13 +10,18 @@
  * sample starts from a healthy cluster.
  *
  * What is timed, for one kill:
- * - **orphaned users**: those whose current tenure (row in `agg_user_fences`)
- *   the killed instance began during this batch and whose outcome it had not
- *   recorded (`agg_batch_users` still `pending`). Read right after the kill,
- *   so nothing can change them in between: their leases are still alive.
+ * - **orphaned users**: those whose lease the killed instance held at the kill
+ *   (row in `agg_user_fences`: its holder, `lease_until` still ahead, the tenure
+ *   begun during this batch) and whose outcome it had not recorded
+ *   (`agg_batch_users` still `pending`). Read right after the kill, so nothing
+ *   can change them in between: their leases are still alive. (A row the
+ *   instance merely released, `lease_until` null, is no orphan: its user is
+ *   free, and the next instance takes it at once.)
  * - **recovery**: from the SIGKILL to the moment the last orphaned user got a
  *   new tenure from another instance (`agg_user_fences.updated_at`, stamped by
- *   PostgreSQL on this machine's clock). A new tenure means that instance holds
+ *   PostgreSQL on this machine's clock when the tenure begins, and again at its
+ *   renewals and release; polled every 50 ms, the first value seen is the
+ *   tenure's start, or at worst its release after a very short job). A new tenure means that instance holds
  *   the user's lease and the job again, and its writes are accepted: the user
  *   is being worked on again. Its finishing the user is throughput, not failover.
  */
@@ -170,7 +175,8 @@ select bu.user_id
 from agg_batch_users bu
 join agg_batches b on b.id = bu.batch_id
 join agg_user_fences f on f.user_id = bu.user_id
-where bu.batch_id = $1 and bu.status = 'pending' and f.holder = $2 and f.updated_at >= b.created_at`;
+where bu.batch_id = $1 and bu.status = 'pending' and f.holder = $2 and f.updated_at >= b.created_at
+  and f.lease_until > now()`;
 
 /** Users whose tenure `victim` began in this batch and whose outcome it had not recorded. */
 async function orphanedUsers(db: PgClient, batchId: string, victim: string): Promise<string[]> {
