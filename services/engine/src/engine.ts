@@ -479,6 +479,11 @@ export class Engine {
         msg.ack();
         return;
       }
+      if (this.stopped) {
+        // Stopping began while the ledger was asked: hand the message back.
+        msg.nak();
+        return;
+      }
     }
     if (deliveryCount >= this.config.maxDeliver) {
       // Every earlier delivery died with its instance (an outcome would have acked it):
@@ -564,7 +569,12 @@ export class Engine {
 
   private flushReports(): void {
     for (const [batchId, outcomes] of this.reportOutbox) {
-      this.nc.publish(this.subjects.report(batchId), json({ batchId, outcomes }));
+      try {
+        this.nc.publish(this.subjects.report(batchId), json({ batchId, outcomes }));
+      } catch (err) {
+        // The connection is closing (shutdown): the ledger holds the outcomes.
+        this.log.debug({ err, batchId }, "could not publish reports");
+      }
     }
     this.reportOutbox.clear();
   }
