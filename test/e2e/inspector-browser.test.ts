@@ -138,7 +138,15 @@ it("shows no instances, then both instances' actors changing state during a batc
   // No engine yet: the page says so instead of failing.
   await page.getByRole("heading", { name: "no instances" }).waitFor({ timeout: 10_000 });
 
-  const env = { DATABASE_URL: testDb.url, NATS_URL: TEST_NATS_URL, AGG_PREFIX: prefix, AGG_CONCURRENCY: "1" };
+  const env = {
+    DATABASE_URL: testDb.url,
+    NATS_URL: TEST_NATS_URL,
+    AGG_PREFIX: prefix,
+    AGG_CONCURRENCY: "1",
+    // Finished user actors stay (idle) long enough to be clicked below, even when
+    // the batch is over by then: a passivated actor has no statechart to show.
+    AGG_PASSIVATE_AFTER_MS: "30000",
+  };
   engines.push(await startEngine("engine-a", env));
   await insertDataset(testDb.url, data);
   engines.push(await startEngine("engine-b", env));
