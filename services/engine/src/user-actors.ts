@@ -19,6 +19,7 @@ import {
   fromPromise,
   type InspectionEvent,
 } from "xstate";
+import { HeldMessages } from "./held-messages";
 import type { UserLease, UserLeases } from "./user-leases";
 import { aggregateUserDays, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
 
@@ -67,23 +68,6 @@ export interface UserActorsOptions {
 type UserActor = Actor<typeof userAggregatorMachine>;
 
 /**
- * One held job message and the jobs it carries (a group of users): settled
- * exactly once, when its last job is: ack when every job reported an outcome,
- * nak when any was handed back (the group returns; its finished users are then
- * recognised by the ledger and not counted twice).
- */
-interface HeldMessage {
-  msg: JsMsg;
-  /** When its jobs reached this instance (a redelivery while held keeps the first arrival). */
-  receivedAt: number;
-  /** Its jobs not settled yet. */
-  readonly open: Set<string>;
-  handedBack: boolean;
-  /** Settled, or replaced by a redelivery of itself: never acked or nak'ed (again). */
-  done: boolean;
-}
-
-/**
  * The live user actors of this instance: one per user with work, created on the
  * first job and removed when it reaches its final state (passivation). A job for
  * a user that already has an actor joins its mailbox, so a user is never
@@ -92,8 +76,8 @@ interface HeldMessage {
 export class UserActors {
   private readonly users = new Map<string, UserEntry>();
   private stopping = false;
-  /** Every job held here, by job id, with the message that carries it. */
-  private readonly held = new Map<string, HeldMessage>();
+  /** Every job held here, with the message that carries it. */
+  private readonly held = new HeldMessages<JsMsg>();
   /** Plans carry the settings they were made with; the aggregation reuses them. */
   private readonly settingsByJob = new Map<string, UserSettings>();
   private readonly keepAlive: NodeJS.Timeout;
@@ -151,8 +135,11 @@ export class UserActors {
         }),
         reportOutcome: fromPromise<void, ReportOutcomeInput>(async ({ input }) => {
           this.settingsByJob.delete(input.job.jobId);
-          const held = this.held.get(input.job.jobId);
-          await opts.reportOutcome(input, held ? (Date.now() - held.receivedAt) / 1000 : undefined);
+          const receivedAt = this.held.receivedAt(input.job.jobId);
+          await opts.reportOutcome(
+            input,
+            receivedAt === undefined ? undefined : (Date.now() - receivedAt) / 1000,
+          );
           this.settle(input.job.jobId, "ack");
         }),
       },
@@ -173,7 +160,7 @@ export class UserActors {
       },
     });
     this.keepAlive = setInterval(() => {
-      for (const m of new Set(this.held.values())) if (!m.done) m.msg.working();
+      this.held.keepAlive();
     }, opts.keepAliveMs);
     this.keepAlive.unref();
   }
@@ -188,37 +175,8 @@ export class UserActors {
    * user's lease and creating its actor if needed.
    */
   dispatch(jobs: readonly UserJob[], msg: JsMsg): void {
-    const message: HeldMessage = {
-      msg,
-      receivedAt: Date.now(),
-      open: new Set(),
-      handedBack: false,
-      done: false,
-    };
-    for (const job of jobs) {
-      const previous = this.held.get(job.jobId);
-      if (previous && previous !== message) {
-        // The same message redelivered while its jobs are still here (its ack wait
-        // passed): they stay with their actors, and the newer delivery is the one to settle.
-        this.supersede(previous, message);
-        continue;
-      }
-      if (previous) continue;
-      message.open.add(job.jobId);
-      this.held.set(job.jobId, message);
-      this.toActor(job);
-    }
-  }
-
-  private supersede(previous: HeldMessage, next: HeldMessage): void {
-    previous.done = true;
-    next.receivedAt = Math.min(next.receivedAt, previous.receivedAt);
-    next.handedBack ||= previous.handedBack;
-    for (const jobId of previous.open) {
-      next.open.add(jobId);
-      this.held.set(jobId, next);
-    }
-    previous.open.clear();
+    const byId = new Map(jobs.map((job) => [job.jobId, job]));
+    for (const jobId of this.held.receive([...byId.keys()], msg, Date.now())) this.toActor(byId.get(jobId)!);
   }
 
   private toActor(job: UserJob): void {
@@ -308,17 +266,7 @@ export class UserActors {
 
   /** Settles one job; its message is acked or nak'ed once its last job is settled. */
   private settle(jobId: string, how: "ack" | "nak"): void {
-    const message = this.held.get(jobId);
-    if (!message) return;
-    this.held.delete(jobId);
-    message.open.delete(jobId);
-    if (how === "nak") message.handedBack = true;
-    if (message.open.size === 0 && !message.done) {
-      message.done = true;
-      if (message.handedBack) message.msg.nak();
-      else message.msg.ack();
-    }
-    this.opts.onJobSettled();
+    if (this.held.settle(jobId, how)) this.opts.onJobSettled();
   }
 
   /** Sends CANCEL to every actor: each closes its channel, handing unfinished jobs back. */
