@@ -94,7 +94,7 @@ export class UserActors {
           return verdict as JobPlan;
         }),
         aggregateDays: fromCallback<EventObject, AggregateDaysInput>(({ input, sendBack }) => {
-          const abort = new AbortController();
+          const cancellation = { cancelled: false };
           const settings = this.settingsByJob.get(input.job.jobId);
           const writer = this.writerFor(input.job.userId);
           aggregateUserDays(
@@ -115,12 +115,12 @@ export class UserActors {
               for (const day of p.written)
                 sendBack({ type: "DAY_PERSISTED", day: day.day, heartbeats: day.numHeartbeats });
             },
-            abort.signal,
+            cancellation,
             writer,
           ).then(
             () => sendBack({ type: "AGGREGATION_FINISHED" }),
             (error) => {
-              if (abort.signal.aborted) return;
+              if (cancellation.cancelled) return;
               if ((error as { code?: string }).code === "LEASE_LOST") {
                 // Another instance owns the user now: this is no failure of the
                 // user's job, so hand it back instead of reporting an outcome.
@@ -131,7 +131,9 @@ export class UserActors {
               }
             },
           );
-          return () => abort.abort();
+          return () => {
+            cancellation.cancelled = true;
+          };
         }),
         reportOutcome: fromPromise<void, ReportOutcomeInput>(async ({ input }) => {
           this.settingsByJob.delete(input.job.jobId);
