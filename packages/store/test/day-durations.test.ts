@@ -17,10 +17,9 @@ import {
   loadUserSettings,
   loadUsersDayDurations,
   migrateToLatest,
-  openDatabase,
   streamHeartbeats,
 } from "@agg/store";
-import { createTestDatabase, generateDataset, insertDataset, type TestDatabase } from "@agg/test-support";
+import { generateDataset, insertDataset, openTestPostgres } from "@agg/test-support";
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeFactories, type TestStore } from "./stores";
@@ -115,12 +114,10 @@ describe.each(storeFactories)("day durations on $kind", ({ open }) => {
 });
 
 describe("day durations on PostgreSQL with microsecond times", () => {
-  let testDb: TestDatabase;
   let store: AggDatabase;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    store = await openDatabase({ url: testDb.url });
+    store = await openTestPostgres();
     await migrateToLatest(store.db);
     await store.db.insertInto("users").values({ id: "micro" }).execute();
     // Not Wakapi's timestamptz(3): gaps must still be measured between floored milliseconds.
@@ -128,7 +125,6 @@ describe("day durations on PostgreSQL with microsecond times", () => {
   });
   afterAll(async () => {
     await store?.close();
-    await testDb?.drop();
   });
 
   it("credits the gaps between floored milliseconds, as the reducer sees the driver's times", async () => {

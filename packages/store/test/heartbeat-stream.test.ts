@@ -1,16 +1,14 @@
-import { type AggDatabase, migrateToLatest, openDatabase, streamHeartbeats } from "@agg/store";
-import { createTestDatabase, seededRandom, type TestDatabase } from "@agg/test-support";
+import { type AggDatabase, migrateToLatest, streamHeartbeats } from "@agg/store";
+import { openTestPostgres, seededRandom } from "@agg/test-support";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** PostgreSQL-only cases of keyset streaming (the shared suite runs the rest on both engines). */
 describe("streamHeartbeats on PostgreSQL", () => {
-  let testDb: TestDatabase;
   let store: AggDatabase;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    store = await openDatabase({ url: testDb.url });
+    store = await openTestPostgres();
     await migrateToLatest(store.db);
     await store.db
       .insertInto("users")
@@ -19,7 +17,6 @@ describe("streamHeartbeats on PostgreSQL", () => {
   });
   afterAll(async () => {
     await store?.close();
-    await testDb?.drop();
   });
 
   it("neither repeats nor skips rows whose times differ below a millisecond", async () => {

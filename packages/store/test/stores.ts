@@ -1,5 +1,5 @@
-import { type AggDatabase, type Database, migrateToLatest, openDatabase } from "@agg/store";
-import { createTestDatabase, openTestPglite } from "@agg/test-support";
+import { type AggDatabase, type Database, migrateToLatest } from "@agg/store";
+import { openTestPglite, openTestPostgres } from "@agg/test-support";
 import type { Kysely } from "kysely";
 
 /** A migrated store of one kind, and how to throw it away. */
@@ -14,17 +14,9 @@ export const storeFactories: { kind: string; open: () => Promise<TestStore> }[] 
   {
     kind: "postgres",
     open: async () => {
-      const testDb = await createTestDatabase();
-      const store = await openDatabase({ url: testDb.url, poolSize: 12 });
+      const store = await openTestPostgres({ poolSize: 12 });
       await migrateToLatest(store.db);
-      return {
-        store,
-        db: store.db,
-        dispose: async () => {
-          await store.close();
-          await testDb.drop();
-        },
-      };
+      return { store, db: store.db, dispose: () => store.close() };
     },
   },
   {

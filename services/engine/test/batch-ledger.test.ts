@@ -2,25 +2,22 @@
  * The batch ledger on a real PostgreSQL: outcomes reported at the same time are
  * recorded by grouped statements, each exactly once.
  */
-import { type AggDatabase, migrateToLatest, openDatabase } from "@agg/store";
-import { createTestDatabase, type TestDatabase } from "@agg/test-support";
+import { type AggDatabase, migrateToLatest } from "@agg/store";
+import { openTestPostgres } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchLedger } from "../src/batch-ledger";
 
 describe("BatchLedger", () => {
-  let testDb: TestDatabase;
   let store: AggDatabase;
   let ledger: BatchLedger;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    store = await openDatabase({ url: testDb.url });
+    store = await openTestPostgres();
     await migrateToLatest(store.db);
     ledger = new BatchLedger(store.db);
   });
   afterAll(async () => {
     await store?.close();
-    await testDb?.drop();
   });
 
   it("records each user's outcome once, however many reports arrive together", async () => {

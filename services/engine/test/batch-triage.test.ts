@@ -2,8 +2,8 @@
  * Batch triage on a real PostgreSQL: the users whose job would end at planning
  * are decided at acceptance, by the same rules the actor plans with.
  */
-import { type AggDatabase, migrateToLatest, openDatabase, replaceDays } from "@agg/store";
-import { createTestDatabase, type TestDatabase } from "@agg/test-support";
+import { type AggDatabase, migrateToLatest, replaceDays } from "@agg/store";
+import { openTestPostgres } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { triageBatchUsers } from "../src/batch-triage";
 
@@ -12,12 +12,10 @@ const NOW = Date.UTC(2025, 5, 15, 12); // yesterday, in UTC, is 2025-06-14
 const YESTERDAY = Date.UTC(2025, 5, 14);
 
 describe("triageBatchUsers", () => {
-  let testDb: TestDatabase;
   let store: AggDatabase;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    store = await openDatabase({ url: testDb.url });
+    store = await openTestPostgres();
     await migrateToLatest(store.db);
     await store.db
       .insertInto("users")
@@ -49,7 +47,6 @@ describe("triageBatchUsers", () => {
   });
   afterAll(async () => {
     await store?.close();
-    await testDb?.drop();
   });
 
   const users = ["no-heartbeats", "up-to-date", "behind", "tokyo", "deleted-meanwhile"];

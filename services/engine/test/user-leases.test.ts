@@ -2,8 +2,8 @@
  * User leases on a real PostgreSQL: one holder per user across instances,
  * a tenure (fencing token) per lease, and a lease taken over is noticed.
  */
-import { type AggDatabase, migrateToLatest, openDatabase } from "@agg/store";
-import { createTestDatabase, type TestDatabase } from "@agg/test-support";
+import { type AggDatabase, migrateToLatest } from "@agg/store";
+import { openTestPostgres } from "@agg/test-support";
 import { sql } from "kysely";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,6 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
 }
 
 describe("UserLeases", () => {
-  let testDb: TestDatabase;
   let store: AggDatabase;
   const open: UserLeases[] = [];
   const leases = (holder: string, ttlMs = 10_000) => {
@@ -31,14 +30,12 @@ describe("UserLeases", () => {
   };
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    store = await openDatabase({ url: testDb.url });
+    store = await openTestPostgres();
     await migrateToLatest(store.db);
   });
   afterAll(async () => {
     for (const l of open) await l.close();
     await store?.close();
-    await testDb?.drop();
   });
 
   it("grants concurrent acquisitions once each, and refuses another holder until released", async () => {

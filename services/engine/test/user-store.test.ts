@@ -3,15 +3,8 @@
  * together, and grouping never merges users' fates.
  */
 import { type DaySummary, SummaryItemType } from "@agg/core";
-import {
-  type AggDatabase,
-  advanceFences,
-  FencedOutError,
-  listSummaries,
-  migrateToLatest,
-  openDatabase,
-} from "@agg/store";
-import { createTestDatabase, type TestDatabase } from "@agg/test-support";
+import { type AggDatabase, advanceFences, FencedOutError, listSummaries, migrateToLatest } from "@agg/store";
+import { openTestPostgres } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserStore } from "../src/user-store";
 
@@ -31,14 +24,12 @@ function day(userId: string, index: number, numHeartbeats: number): DaySummary {
 }
 
 describe("UserStore", () => {
-  let testDb: TestDatabase;
   let store: AggDatabase;
   let users: UserStore;
   const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    store = await openDatabase({ url: testDb.url });
+    store = await openTestPostgres();
     await migrateToLatest(store.db);
     await store.db
       .insertInto("users")
@@ -48,7 +39,6 @@ describe("UserStore", () => {
   });
   afterAll(async () => {
     await store?.close();
-    await testDb?.drop();
   });
 
   it("answers concurrent plans per user", async () => {

@@ -100,6 +100,38 @@ export async function createTestPgliteDir(): Promise<TestPgliteDir> {
 }
 
 /**
+ * A store on a fresh PostgreSQL database of the test server (not migrated);
+ * `close()` also drops the database.
+ *
+ * @example
+ * ```ts
+ * const store = await openTestPostgres();
+ * afterAll(() => store.close());
+ * await migrateToLatest(store.db);
+ * ```
+ */
+export async function openTestPostgres(opts: { poolSize?: number } = {}): Promise<AggDatabase> {
+  const testDb = await createTestDatabase();
+  let store: AggDatabase;
+  try {
+    store = await openDatabase({ url: testDb.url, ...opts });
+  } catch (error) {
+    await testDb.drop();
+    throw error;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    db: store.db,
+    kind: store.kind,
+    location: store.location,
+    close: () => {
+      closed ??= store.close().finally(() => testDb.drop());
+      return closed;
+    },
+  };
+}
+
+/**
  * An embedded PGlite store in a fresh temporary directory (not migrated);
  * `close()` also deletes the directory.
  */
