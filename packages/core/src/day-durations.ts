@@ -15,7 +15,7 @@ import { InvalidDayRangeError } from "./errors";
 import { createLanguageResolver } from "./extension";
 import { addDays, compareDays } from "./local-day";
 import { startOfLocalDay } from "./time-zone";
-import type { DayRange, DaySummary, LocalDay, SummaryItem, UserSettings } from "./types";
+import type { DayRange, DaySummary, HeartbeatAttributes, LocalDay, SummaryItem, UserSettings } from "./types";
 
 /** One local day and its half-open interval `[fromTime, toTime)` in epoch ms. */
 export interface DayInterval {
@@ -29,15 +29,9 @@ export interface DayInterval {
  * day with exactly these attributes, each credited with the gap to the next
  * heartbeat of the same day (SEMANTICS.md), summed.
  */
-export interface DayDuration {
+export interface DayDuration extends HeartbeatAttributes {
   /** Index into the day intervals the durations were computed for. */
   readonly dayIndex: number;
-  readonly project: string | null;
-  readonly language: string | null;
-  readonly editor: string | null;
-  readonly operatingSystem: string | null;
-  readonly machine: string | null;
-  readonly category: string | null;
   /**
    * The entity, when the user has language mappings (they depend on it);
    * `null` otherwise, so that rows differing only in entity are summed together.

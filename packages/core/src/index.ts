@@ -43,6 +43,7 @@ export {
   type DayRange,
   type DaySummary,
   type Heartbeat,
+  type HeartbeatAttributes,
   type LanguageMapping,
   type LocalDay,
   type SummaryItem,

@@ -18,19 +18,23 @@ export const SummaryItemType = {
 /** One of Wakapi's summary item type codes: 0, 1, 2, 3, 4 or 8. */
 export type SummaryItemType = (typeof SummaryItemType)[keyof typeof SummaryItemType];
 
-/** One editor ping, as the core needs it. Strings may be null/empty (they become `unknown`). */
-export interface Heartbeat {
-  /** Row id; ties on `time` are ordered by it. */
-  readonly id: number;
-  /** Epoch milliseconds. */
-  readonly time: number;
-  readonly entity: string | null;
+/** The attributes a heartbeat is summarised by (besides its entity). Null/empty become `unknown`. */
+export interface HeartbeatAttributes {
   readonly project: string | null;
   readonly language: string | null;
   readonly editor: string | null;
   readonly operatingSystem: string | null;
   readonly machine: string | null;
   readonly category: string | null;
+}
+
+/** One editor ping, as the core needs it. Strings may be null/empty (they become `unknown`). */
+export interface Heartbeat extends HeartbeatAttributes {
+  /** Row id; ties on `time` are ordered by it. */
+  readonly id: number;
+  /** Epoch milliseconds. */
+  readonly time: number;
+  readonly entity: string | null;
 }
 
 /** A per-user `extension -> language` override (Wakapi's `language_mappings`). */

@@ -38,6 +38,11 @@ export interface UsersTable {
   exclude_unknown_projects: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
 }
 
+/** The heartbeat columns a summary is keyed by (besides the entity), as queries return them. */
+export type HeartbeatAttributeColumns = Readonly<
+  Pick<HeartbeatsTable, "project" | "language" | "editor" | "operating_system" | "machine" | "category">
+>;
+
 /** Wakapi's `heartbeats`: one row per editor ping. */
 export interface HeartbeatsTable {
   id: Int8Id;

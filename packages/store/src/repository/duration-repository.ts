@@ -1,17 +1,11 @@
 import type { DayDuration, DayInterval } from "@agg/core";
 import { CompiledQuery, type Kysely } from "kysely";
 import { InvalidInputError } from "../invalid-input-error";
-import type { Database } from "../schema";
+import type { Database, HeartbeatAttributeColumns } from "../schema";
 import { dayDurationsSql } from "./day-durations-sql";
 
-interface DurationRow {
+interface DurationRow extends HeartbeatAttributeColumns {
   readonly day_index: number;
-  readonly project: string | null;
-  readonly language: string | null;
-  readonly editor: string | null;
-  readonly operating_system: string | null;
-  readonly machine: string | null;
-  readonly category: string | null;
   readonly entity: string | null;
   readonly credited_ms: number;
   readonly heartbeats: number;

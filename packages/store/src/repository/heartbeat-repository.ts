@@ -1,7 +1,7 @@
 import type { Heartbeat } from "@agg/core";
 import { type Kysely, sql } from "kysely";
 import { InvalidInputError } from "../invalid-input-error";
-import type { Database } from "../schema";
+import type { Database, HeartbeatAttributeColumns } from "../schema";
 import { toEpochMs, toNumber } from "../timestamp";
 
 /** Heartbeats per page when the caller does not say. */
@@ -51,18 +51,12 @@ interface Cursor {
   readonly id: number;
 }
 
-interface HeartbeatRow {
+interface HeartbeatRow extends HeartbeatAttributeColumns {
   readonly id: number;
   readonly time: Date;
   /** The database's own text of `time`, so the cursor is exact even for sub-millisecond times. */
   readonly cursor_time: string;
   readonly entity: string;
-  readonly project: string | null;
-  readonly language: string | null;
-  readonly editor: string | null;
-  readonly operating_system: string | null;
-  readonly machine: string | null;
-  readonly category: string | null;
 }
 
 /** One keyset page: the range scan `(user_id, time, id)` from just after `after`. */
