@@ -15,6 +15,7 @@ import {
   replaceUsersDays,
   streamHeartbeats,
 } from "@agg/store";
+import { utcDaySummary } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertHeartbeats, insertUser, storeFactories, type TestStore } from "./stores";
 
@@ -22,19 +23,11 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 2, 1); // 2024-03-01T00:00Z
 
 function summary(userId: string, dayIndex: number, numHeartbeats: number, editorTotal = 10): DaySummary {
-  const fromTime = T0 + dayIndex * DAY;
-  return {
-    userId,
-    day: new Date(fromTime).toISOString().slice(0, 10),
-    fromTime,
-    toTime: fromTime + DAY,
-    numHeartbeats,
-    items: [
-      { type: SummaryItemType.project, key: "agg", total: editorTotal },
-      { type: SummaryItemType.editor, key: "vscode", total: editorTotal },
-      { type: SummaryItemType.language, key: "Go", total: editorTotal },
-    ],
-  };
+  return utcDaySummary(userId, T0 + dayIndex * DAY, numHeartbeats, [
+    { type: SummaryItemType.project, key: "agg", total: editorTotal },
+    { type: SummaryItemType.editor, key: "vscode", total: editorTotal },
+    { type: SummaryItemType.language, key: "Go", total: editorTotal },
+  ]);
 }
 
 async function collect<T>(source: AsyncIterable<T[]>): Promise<T[][]> {

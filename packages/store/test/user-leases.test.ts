@@ -11,6 +11,7 @@ import {
   replaceDays,
   replaceUsersDays,
 } from "@agg/store";
+import { utcDaySummary } from "@agg/test-support";
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertUser, storeFactories, type TestStore } from "./stores";
@@ -20,15 +21,9 @@ const T0 = Date.UTC(2024, 2, 1);
 const TTL = 30_000;
 
 function summary(userId: string, dayIndex: number, numHeartbeats: number): DaySummary {
-  const fromTime = T0 + dayIndex * DAY;
-  return {
-    userId,
-    day: new Date(fromTime).toISOString().slice(0, 10),
-    fromTime,
-    toTime: fromTime + DAY,
-    numHeartbeats,
-    items: [{ type: SummaryItemType.project, key: "agg", total: 10 }],
-  };
+  return utcDaySummary(userId, T0 + dayIndex * DAY, numHeartbeats, [
+    { type: SummaryItemType.project, key: "agg", total: 10 },
+  ]);
 }
 
 /** A user's fence row: token, holder, and the lease's end in ms after PostgreSQL's now() (null: not held). */

@@ -4,7 +4,7 @@
  */
 import { type DaySummary, SummaryItemType } from "@agg/core";
 import { type AggDatabase, advanceFences, FencedOutError, listSummaries, migrateToLatest } from "@agg/store";
-import { openTestPostgres } from "@agg/test-support";
+import { openTestPostgres, utcDaySummary } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserStore } from "../src/user-store";
 
@@ -12,15 +12,9 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
 
 function day(userId: string, index: number, numHeartbeats: number): DaySummary {
-  const fromTime = T0 + index * DAY;
-  return {
-    userId,
-    day: new Date(fromTime).toISOString().slice(0, 10),
-    fromTime,
-    toTime: fromTime + DAY,
-    numHeartbeats,
-    items: [{ type: SummaryItemType.project, key: "agg", total: numHeartbeats }],
-  };
+  return utcDaySummary(userId, T0 + index * DAY, numHeartbeats, [
+    { type: SummaryItemType.project, key: "agg", total: numHeartbeats },
+  ]);
 }
 
 describe("UserStore", () => {

@@ -1,3 +1,4 @@
+import type { DaySummary, SummaryItem } from "@agg/core";
 import { type Database, openDatabase } from "@agg/store";
 import type { Kysely } from "kysely";
 import { type RefDays, type RefHeartbeat, type RefUser, referenceSummaries, refLocalDay } from "./reference";
@@ -114,4 +115,23 @@ export function addDaysIso(day: string, n: number): string {
   const d = new Date(`${day}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
+}
+
+const DAY_MS = 86_400_000;
+
+/** A summary of the UTC day starting at `fromTime` (epoch ms at a UTC midnight), for store tests. */
+export function utcDaySummary(
+  userId: string,
+  fromTime: number,
+  numHeartbeats: number,
+  items: readonly SummaryItem[],
+): DaySummary {
+  return {
+    userId,
+    day: new Date(fromTime).toISOString().slice(0, 10),
+    fromTime,
+    toTime: fromTime + DAY_MS,
+    numHeartbeats,
+    items: [...items],
+  };
 }
