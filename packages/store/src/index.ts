@@ -40,7 +40,7 @@ export {
   loadDayDurations,
   loadUsersDayDurations,
 } from "./repository/duration-repository";
-export { advanceFence, advanceFences, claimFence, type Fence } from "./repository/fence-repository";
+export { claimFence, type Fence } from "./repository/fence-repository";
 export {
   DEFAULT_HEARTBEAT_PAGE_SIZE,
   firstHeartbeatTime,

@@ -1,7 +1,6 @@
 import { type DaySummary, SummaryItemType } from "@agg/core";
 import {
   acquireUserLeases,
-  advanceFence,
   type Database,
   FencedOutError,
   InvalidInputError,
@@ -72,8 +71,10 @@ describe.each(storeFactories)("user leases on $kind", ({ open }) => {
   });
 
   it("grants a fresh user token 1 and an existing fence row its token + 1, until now() + ttl", async () => {
-    await advanceFence(t.db, "a-old", "legacy");
-    await advanceFence(t.db, "a-old", "legacy"); // token 2
+    // A row as an engine before user leases (migration 0005) left it: token 2, no lease.
+    await sql`insert into agg_user_fences (user_id, token, holder) values ('a-old', 2, 'legacy')`.execute(
+      t.db,
+    );
     const granted = await acquireUserLeases(t.db, ["a-new", "a-old"], "h1", TTL);
     expect(granted).toEqual(
       new Map([

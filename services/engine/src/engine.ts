@@ -31,7 +31,7 @@ import { createHealthChecks, type HealthServer, startHealthServer } from "./heal
 import { describeActors, type InstanceView } from "./inspection";
 import { createInspectionPublisher, type InspectionPublisher } from "./inspection-events";
 import { type BatchJobSpec, groupJobs, JobQueue, jobGroupSize } from "./job-queue";
-import { Leases, leaseKey } from "./leases";
+import { batchLeaseKey, Leases } from "./leases";
 import { ensureLocalNats } from "./local-nats";
 import { EngineMetrics, type FinishedBatchState } from "./metrics";
 import { NightlyScheduler } from "./nightly-scheduler";
@@ -590,8 +590,7 @@ export class Engine {
         this.batchEnded(final.batchId, final.state);
       }
       for (const batch of await this.ledger.running()) {
-        if (this.coordinators.has(batch.id) || (await this.leases.holder(leaseKey("batch", batch.id))))
-          continue;
+        if (this.coordinators.has(batch.id) || (await this.leases.holder(batchLeaseKey(batch.id)))) continue;
         const [pending, reported] = await Promise.all([
           this.ledger.pending(batch.id),
           this.ledger.reported(batch.id),
@@ -623,7 +622,7 @@ export class Engine {
     reported: readonly { userId: string; outcome: UserOutcome }[],
     startedAt: number,
   ): Promise<boolean> {
-    const lease = await this.leases.tryAcquire(leaseKey("batch", batchId), () => {
+    const lease = await this.leases.tryAcquire(batchLeaseKey(batchId), () => {
       this.coordinatedSince.delete(batchId);
       this.coordinators.stop(batchId);
     });

@@ -4,10 +4,9 @@ import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 
 /**
- * A time-limited claim on one key of the leases bucket: "this instance works on
- * this user (or coordinates this batch)". Holding it is what allows asking
- * PostgreSQL for a user's fencing token (`advanceFence`); the token, not the
- * lease, is what a write is checked against.
+ * A time-limited claim on one key of the leases bucket: "this instance
+ * coordinates this batch" or "leads the nightly schedule". (A user's lease
+ * lives in PostgreSQL with its fencing token: `user-leases.ts`.)
  */
 export interface Lease {
   readonly key: string;
@@ -58,9 +57,9 @@ async function ensureBucketTtl(jsm: JetStreamManager, kv: KV, opts: LeasesOption
   );
 }
 
-/** KV keys allow `[-/_=.a-zA-Z0-9]`; user ids allow anything, so they are base64url-encoded. */
-export function leaseKey(kind: "user" | "batch", id: string): string {
-  return `${kind === "user" ? "u" : "b"}.${Buffer.from(id, "utf8").toString("base64url") || "_"}`;
+/** A batch's lease key. KV keys allow `[-/_=.a-zA-Z0-9]`; ids are base64url-encoded to fit. */
+export function batchLeaseKey(batchId: string): string {
+  return `b.${Buffer.from(batchId, "utf8").toString("base64url") || "_"}`;
 }
 
 /**

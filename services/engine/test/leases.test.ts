@@ -9,7 +9,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Leases, leaseKey } from "../src/leases";
+import { batchLeaseKey, Leases } from "../src/leases";
 
 describe("Leases", () => {
   let nc: NatsConnection;
@@ -33,7 +33,7 @@ describe("Leases", () => {
     const second = await Leases.open(nc, { bucket, ttlMs: 2_000, replicas: 1, instance: "b", log });
     expect((await (await new Kvm(nc).open(bucket)).status()).ttl).toBe(2_000);
 
-    const key = leaseKey("user", "alice");
+    const key = batchLeaseKey("alice");
     const lease = await second.tryAcquire(key, () => undefined);
     expect(lease).not.toBeNull();
     const third = await Leases.open(nc, { bucket, ttlMs: 2_000, replicas: 1, instance: "c", log });
@@ -52,7 +52,7 @@ describe("Leases", () => {
     const a = await Leases.open(nc, { bucket: raced, ttlMs: 5_000, replicas: 1, instance: "a", log });
     const b = await Leases.open(nc, { bucket: raced, ttlMs: 5_000, replicas: 1, instance: "b", log });
     try {
-      const keys = Array.from({ length: 50 }, (_, i) => leaseKey("user", `u${i}`));
+      const keys = Array.from({ length: 50 }, (_, i) => batchLeaseKey(`u${i}`));
       const leases = await Promise.all(keys.map((k) => a.tryAcquire(k, () => undefined)));
       // A renewal in flight (as its timer would start it) while every lease is released.
       const renewing = (a as unknown as { renewAll(): Promise<void> }).renewAll();

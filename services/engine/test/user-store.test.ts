@@ -3,7 +3,14 @@
  * together, and grouping never merges users' fates.
  */
 import { type DaySummary, SummaryItemType } from "@agg/core";
-import { type AggDatabase, advanceFences, FencedOutError, listSummaries, migrateToLatest } from "@agg/store";
+import {
+  type AggDatabase,
+  acquireUserLeases,
+  FencedOutError,
+  listSummaries,
+  migrateToLatest,
+  releaseUserLeases,
+} from "@agg/store";
 import { openTestPostgres, utcDaySummary } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserStore } from "../src/user-store";
@@ -43,8 +50,9 @@ describe("UserStore", () => {
 
   it("fails a fenced-out user's write and a malformed write alone; the rest of their groups is written", async () => {
     // Every user's tenure 1, and s0's tenure 2.
-    await advanceFences(store.db, ids, "instance-a");
-    await advanceFences(store.db, ["s0"], "instance-a");
+    await acquireUserLeases(store.db, ids, "instance-a", 60_000);
+    await releaseUserLeases(store.db, [{ userId: "s0", token: 1n }], "instance-a");
+    await acquireUserLeases(store.db, ["s0"], "instance-a", 60_000);
     const fence = (id: string) => ({ token: id === "s0" ? 2n : 1n, holder: "instance-a" });
     const writes = ids.map((id, i) =>
       users.writeDays({
