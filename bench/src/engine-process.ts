@@ -53,6 +53,8 @@ export class EngineStartError extends Error {
 export function startEngine(opts: EngineProcessOptions): Promise<EngineProcess> {
   const args: string[] = [];
   if (opts.cpuProfileDir) args.push("--cpu-prof", `--cpu-prof-dir=${opts.cpuProfileDir}`);
+  // BENCH_ENGINE_NODE_ARGS="--trace-deopt ...": node/V8 flags for every engine (experiments).
+  args.push(...(process.env.BENCH_ENGINE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean));
   if (opts.entry === "dist") args.push(join(repoRoot, "services/engine/dist/main.js"));
   else args.push("--import", "tsx", join(repoRoot, "services/engine/src/main.ts"));
   const child: ChildProcess = spawn(process.execPath, args, {

@@ -46,6 +46,8 @@ export interface EngineConfig {
   readonly scheduleTickMs: number;
   /** Publish XState inspection events for the inspector. */
   readonly inspect: boolean;
+  /** Made-up jobs run through the user machine in memory at start, so V8 has optimised it (0: none). */
+  readonly warmUpJobs: number;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -86,6 +88,7 @@ const EnvSchema = z.object({
   AGG_SCHEDULE_TICK_MS: positiveInt(30_000),
   AGG_INSPECT: z.enum(["on", "off"], { error: "AGG_INSPECT must be on or off" }).default("on"),
   AGG_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  AGG_WARM_UP_JOBS: z.coerce.number().int().min(0).max(100_000).default(1_000),
 });
 
 /** A configuration problem, reported as one line and exit code 2. */
@@ -132,5 +135,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     scheduleOffsetMs: e.AGG_SCHEDULE_OFFSET_MS,
     scheduleTickMs: e.AGG_SCHEDULE_TICK_MS,
     inspect: e.AGG_INSPECT === "on",
+    warmUpJobs: e.AGG_WARM_UP_JOBS,
   };
 }

@@ -225,6 +225,7 @@ export class Engine {
         });
         log.info({ url: engine.healthServer.url }, "serving /healthz and /metrics");
       }
+      if (config.warmUpJobs > 0) await warmUp(users, config, log);
       await engine.listen();
       log.info(
         {
@@ -695,3 +696,33 @@ function newBatchId(): string {
 }
 
 export type { BatchEvent, UserOutcome };
+
+/**
+ * Warms the user machine up before the first job (see `warmUpUserAggregator`).
+ * Its inspection events go to a publisher of their own that publishes nothing:
+ * the same code runs, and the inspector never sees a made-up actor.
+ */
+const WARM_UP_LIMIT_MS = 15_000;
+
+async function warmUp(users: UserActors, config: EngineConfig, log: Logger): Promise<void> {
+  const sink = config.inspect
+    ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
+    : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  // A warm-up is an optimisation: if it ever hung, the engine must start anyway.
+  const gaveUp = new Promise<"gave up">((resolve) => {
+    timer = setTimeout(() => resolve("gave up"), WARM_UP_LIMIT_MS);
+  });
+  try {
+    const ms = await Promise.race([users.warmUp(config.warmUpJobs, sink?.inspect), gaveUp]);
+    if (ms === "gave up")
+      log.warn(
+        { jobs: config.warmUpJobs },
+        `warm-up unfinished after ${WARM_UP_LIMIT_MS} ms; starting anyway`,
+      );
+    else log.info({ jobs: config.warmUpJobs, ms: Math.round(ms) }, "user machine warmed up");
+  } finally {
+    clearTimeout(timer);
+    sink?.stop();
+  }
+}

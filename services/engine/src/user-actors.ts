@@ -22,6 +22,7 @@ import {
 import { HeldMessages } from "./held-messages";
 import type { UserLease, UserLeases } from "./user-leases";
 import { aggregateUserDays, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
+import { warmUpUserAggregator } from "./warm-up";
 
 /** Thrown by a write when this instance can no longer trust its lease on the user. */
 export class LeaseLostError extends Error {
@@ -165,6 +166,15 @@ export class UserActors {
       this.held.keepAlive();
     }, opts.keepAliveMs);
     this.keepAlive.unref();
+  }
+
+  /**
+   * Runs `jobs` made-up jobs through this instance's own machine, in memory
+   * (see `warmUpUserAggregator`); `inspect` must be a sink that publishes nowhere.
+   * @returns the milliseconds it took.
+   */
+  warmUp(jobs: number, inspect?: (event: InspectionEvent) => void): Promise<number> {
+    return warmUpUserAggregator(this.machine, { jobs, inFlight: 100, inspect });
   }
 
   /** Jobs held by this instance (in an actor's hands or mailbox). */

@@ -15,6 +15,7 @@ describe("loadConfig", () => {
       busyRetryMs: 1_000,
       schedule: true,
       inspect: true,
+      warmUpJobs: 1_000,
       databaseUrl: undefined,
     });
   });
@@ -25,8 +26,15 @@ describe("loadConfig", () => {
       AGG_DB_POOL_SIZE: "3",
       DATABASE_URL: "",
       AGG_INSPECT: "off",
+      AGG_WARM_UP_JOBS: "0",
     });
-    expect(config).toMatchObject({ concurrency: 8, dbPoolSize: 3, databaseUrl: undefined, inspect: false });
+    expect(config).toMatchObject({
+      concurrency: 8,
+      dbPoolSize: 3,
+      databaseUrl: undefined,
+      inspect: false,
+      warmUpJobs: 0,
+    });
   });
 
   it.each([
@@ -35,6 +43,7 @@ describe("loadConfig", () => {
     ["AGG_PASSIVATE_AFTER_MS", "-5"],
     ["AGG_PREFIX", "a.b"],
     ["AGG_SCHEDULE", "maybe"],
+    ["AGG_WARM_UP_JOBS", "-1"],
   ])("refuses %s=%s with an error naming it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

@@ -1,0 +1,43 @@
+/** The start-up warm-up: made-up jobs through the real machine, in memory, each to the machine's end. */
+import { userAggregatorMachine } from "@agg/machines";
+import { describe, expect, it } from "vitest";
+import type { InspectionEvent } from "xstate";
+import { warmUpUserAggregator } from "../src/warm-up";
+
+describe("warmUpUserAggregator", () => {
+  it("runs every job through planning, aggregating and reporting to the final state", async () => {
+    const finals = new Map<string, { value: unknown; jobsFinished: number }>();
+    const visited = new Set<string>();
+    const inspect = (event: InspectionEvent) => {
+      if (event.type !== "@xstate.snapshot") return;
+      const snapshot = event.snapshot as { status: string; value?: unknown; context?: unknown };
+      if (typeof snapshot.value === "string") visited.add(snapshot.value);
+      else if (snapshot.value && typeof snapshot.value === "object") {
+        for (const [outer, inner] of Object.entries(snapshot.value)) visited.add(`${outer}.${String(inner)}`);
+      }
+      const context = snapshot.context as { userId?: string; jobsFinished?: number } | undefined;
+      if (snapshot.status === "done" && context?.userId) {
+        finals.set(context.userId, { value: snapshot.value, jobsFinished: context.jobsFinished ?? 0 });
+      }
+    };
+    const ms = await warmUpUserAggregator(userAggregatorMachine, { jobs: 25, inFlight: 10, inspect });
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(finals.size).toBe(25);
+    for (const final of finals.values()) expect(final).toEqual({ value: "closed", jobsFinished: 1 });
+    expect([...visited]).toEqual(
+      expect.arrayContaining([
+        "idle",
+        "processingJob.planning",
+        "processingJob.aggregating",
+        "reportingOutcome",
+        "closed",
+      ]),
+    );
+  });
+
+  it("does nothing for zero jobs", async () => {
+    const events: InspectionEvent[] = [];
+    await warmUpUserAggregator(userAggregatorMachine, { jobs: 0, inspect: (e) => events.push(e) });
+    expect(events).toEqual([]);
+  });
+});
