@@ -76,6 +76,13 @@ describe("pnpm agg grants", () => {
         await store.close();
       }
       await insertDataset(testDb.url, data);
+      // A hardened database: functions are not executable by everyone, so the
+      // engine's role can call its function only through the script's grant.
+      await withClient(testDb.url, (owner) =>
+        owner.query(
+          "revoke execute on function agg_replace_user_days(int4, jsonb, jsonb, jsonb, jsonb) from public",
+        ),
+      );
 
       await withClient(TEST_DATABASE_BASE_URL, (admin) =>
         admin.query(`create role "${role}" login password '${password}'`),

@@ -1,5 +1,6 @@
 import { type Migration, type MigrationProvider, sql } from "kysely";
 import { type AnyKysely, hasIndexLeadingWith } from "./introspection";
+import { createReplaceUserDaysFunction } from "./replace-user-days-function";
 import { ensureWakapiTable, WAKAPI_TABLES } from "./wakapi-tables";
 
 /**
@@ -129,6 +130,13 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       // users in one statement (`acquireUserLeases`). Nullable, no default:
       // existing fence rows read as "nobody holds the lease".
       await sql`alter table agg_user_fences add column if not exists lease_until timestamptz`.execute(db);
+    },
+  },
+
+  "0006_agg_replace_user_days_function": {
+    async up(db: AnyKysely) {
+      // A group of users' day writes in one round trip (see the function's module).
+      await createReplaceUserDaysFunction(db);
     },
   },
 };

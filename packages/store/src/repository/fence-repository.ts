@@ -56,7 +56,7 @@ export async function claimFences(
   lockUserIds: readonly string[],
 ): Promise<FencedOutError[]> {
   if (fences.length === 0 && lockUserIds.length === 0) return [];
-  const claims = fences.map((f) => ({ u: f.userId, t: tokenText(f.token), h: f.holder }));
+  const claims: FenceClaim[] = fences.map((f) => ({ u: f.userId, t: fenceTokenText(f.token), h: f.holder }));
   // The locks come first (the insert reads from them); ON CONFLICT then judges the
   // latest committed token, not the statement's snapshot, so the check is current.
   const { rows } = await sql<{ user_id: string }>`
@@ -72,8 +72,33 @@ export async function claimFences(
       where f.token < excluded.token or (f.token = excluded.token and f.holder = excluded.holder)
     returning f.user_id`.execute(db);
   const claimed = new Set(rows.map((r) => r.user_id));
-  const refused = claims.filter((c) => !claimed.has(c.u));
-  if (refused.length === 0) return [];
+  return [
+    ...(
+      await describeRefusals(
+        db,
+        claims.filter((c) => !claimed.has(c.u)),
+      )
+    ).values(),
+  ];
+}
+
+/** A fence claim as the claiming statements take it: user, token as text, holder. @internal */
+export interface FenceClaim {
+  readonly u: string;
+  readonly t: string;
+  readonly h: string;
+}
+
+/**
+ * The `FencedOutError` of each refused claim, naming the token that refused
+ * it (one query, only when something was refused).
+ * @internal
+ */
+export async function describeRefusals(
+  db: Kysely<Database>,
+  refused: readonly FenceClaim[],
+): Promise<Map<string, FencedOutError>> {
+  if (refused.length === 0) return new Map();
   const current = await db
     .selectFrom("agg_user_fences")
     .select(["user_id", sql<string>`token::text`.as("token"), "holder"])
@@ -84,10 +109,11 @@ export async function claimFences(
     )
     .execute();
   const byUser = new Map(current.map((r) => [r.user_id, { token: r.token, holder: r.holder }]));
-  return refused.map((c) => new FencedOutError(c.u, c.t, byUser.get(c.u) ?? null));
+  return new Map(refused.map((c) => [c.u, new FencedOutError(c.u, c.t, byUser.get(c.u) ?? null)]));
 }
 
-function tokenText(token: bigint | number): string {
+/** A token as text, exact beyond 2^53 (PostgreSQL compares it as int8). @internal */
+export function fenceTokenText(token: bigint | number): string {
   if (typeof token === "number" && !Number.isSafeInteger(token)) {
     throw new InvalidInputError(`fencing token must be an integer, got ${token}`);
   }

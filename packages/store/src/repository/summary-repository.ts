@@ -4,7 +4,8 @@ import type { FencedOutError } from "../fenced-out-error";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
 import { toEpochMs, toNumber } from "../timestamp";
-import { claimFences, type Fence } from "./fence-repository";
+import { lockKey } from "./advisory-lock";
+import { describeRefusals, type Fence, fenceTokenText } from "./fence-repository";
 
 /** Options of `replaceDay` / `replaceDays`. */
 export interface ReplaceDaysOptions {
@@ -23,10 +24,6 @@ export interface StoredSummary {
   readonly items: readonly SummaryItem[];
 }
 
-/** Days per INSERT statement (their items travel in the same `jsonb` parameter). */
-const DAYS_PER_INSERT = 1_000;
-/** `[from, to)` ranges per DELETE (two parameters each). */
-const RANGES_PER_DELETE = 1_000;
 /** Summary ids per `in (...)` list when reading items. */
 const IDS_PER_QUERY = 10_000;
 
@@ -64,10 +61,9 @@ export async function replaceDay(
 }
 
 /**
- * `replaceDay` for many days of ONE user in one transaction (the lock and the
- * fence check in one statement, one delete, one insert of days and items):
- * much faster when writing a month at a time. Each day is still replaced as a
- * whole; the days must not overlap.
+ * `replaceDay` for many days of ONE user in one transaction and one round trip
+ * (see `replaceUsersDays`): much faster when writing a month at a time. Each
+ * day is still replaced as a whole; the days must not overlap.
  *
  * @throws {InvalidInputError} when the summaries belong to several users or overlap.
  * @throws {FencedOutError} see `replaceDay`.
@@ -89,16 +85,16 @@ export interface UserDaysWrite extends ReplaceDaysOptions {
 }
 
 /**
- * `replaceDays` for several users in ONE transaction of four round trips:
- * every user's lock and fence in one statement, one delete, one insert of all
- * days and items, commit. Each user's days are still replaced atomically and
- * under that user's lock; a user whose fence is refused is left out (nothing
- * of theirs written) and answered with a `FencedOutError`, while the others
- * are written.
+ * `replaceDays` for several users in ONE round trip (`agg_replace_user_days`,
+ * one implicit transaction): every user's summaries lock, every fence, one
+ * delete, one insert of all days and items. Each user's days are still
+ * replaced atomically and under that user's lock; a user whose fence is
+ * refused is left out (nothing of theirs written) and answered with a
+ * `FencedOutError`, while the others are written.
  *
- * Locks are taken in user id order, so two such transactions cannot wait on
- * each other in a cycle (barring a hash collision of two ids, which
- * PostgreSQL reports as a deadlock: the caller retries).
+ * Locks are taken in user id order, so two such calls cannot wait on each
+ * other in a cycle (barring a hash collision of two ids, which PostgreSQL
+ * reports as a deadlock: the caller retries).
  *
  * @returns per write, in order: null when written, or the `FencedOutError`.
  * @throws {InvalidInputError} when a write mixes users or overlaps, or two writes share a user.
@@ -119,60 +115,31 @@ export async function replaceUsersDays(
   }
   if (byUser.size === 0) return prepared.map(() => null);
   const userIds = [...byUser.keys()].sort();
-  const refused = new Map<string, FencedOutError>();
-
-  await db.transaction().execute(async (trx) => {
-    const fences = userIds.flatMap((userId) => {
-      const fence = byUser.get(userId)!.fence;
-      return fence ? [{ userId, token: fence.token, holder: fence.holder }] : [];
-    });
-    for (const error of await claimFences(trx, fences, userIds)) refused.set(error.userId, error);
-    const writing = userIds.filter((id) => !refused.has(id)).map((id) => byUser.get(id)!);
-    const ranges = writing.flatMap((w) =>
-      mergeAdjacent(w.days).map(([from, to]) => ({ u: w.userId!, from, to })),
-    );
-    for (let i = 0; i < ranges.length; i += RANGES_PER_DELETE) {
-      await deleteSummaries(trx, ranges.slice(i, i + RANGES_PER_DELETE));
-    }
-    const days = writing.flatMap((w) => w.days);
-    for (let i = 0; i < days.length; i += DAYS_PER_INSERT) {
-      await insertSummaries(trx, days.slice(i, i + DAYS_PER_INSERT));
-    }
-  });
+  const writing = userIds.map((id) => byUser.get(id)!);
+  const claims = writing.flatMap((w) =>
+    w.fence ? [{ u: w.userId!, t: fenceTokenText(w.fence.token), h: w.fence.holder }] : [],
+  );
+  const ranges = writing.flatMap((w) =>
+    mergeAdjacent(w.days).map(([from, to]) => ({ u: w.userId!, from, to })),
+  );
+  const { rows } = await sql<{ refused_user_id: string }>`
+    select refused_user_id from agg_replace_user_days(
+      cast(${lockKey.userSummaries} as int4),
+      cast(${JSON.stringify(userIds)} as jsonb),
+      cast(${JSON.stringify(claims)} as jsonb),
+      cast(${JSON.stringify(ranges)} as jsonb),
+      cast(${daysPayload(writing.flatMap((w) => w.days))} as jsonb)
+    )`.execute(db);
+  const refused = await describeRefusals(
+    db,
+    claims.filter((c) => rows.some((r) => r.refused_user_id === c.u)),
+  );
   return prepared.map((w) => (w.userId === null ? null : (refused.get(w.userId) ?? null)));
 }
 
-/**
- * Deletes the summaries starting in each user's `[from, to)` ranges, with
- * their items, in one statement. Items explicitly, not only through ON DELETE
- * CASCADE: an existing Wakapi database may lack the cascade (the foreign key
- * is checked at the end of the statement, when both are gone).
- */
-async function deleteSummaries(
-  trx: Kysely<Database>,
-  ranges: readonly { u: string; from: number; to: number }[],
-): Promise<void> {
-  await sql`
-    with r as (
-      select r.u, timestamptz 'epoch' + r.from * interval '1 millisecond' as lo,
-        timestamptz 'epoch' + r.to * interval '1 millisecond' as hi
-      from jsonb_to_recordset(cast(${JSON.stringify(ranges)} as jsonb)) as r(u text, "from" int8, "to" int8)
-    ),
-    doomed as (
-      select s.id from summaries s join r on s.user_id = r.u and s.from_time >= r.lo and s.from_time < r.hi
-    ),
-    doomed_items as (delete from summary_items where summary_id in (select id from doomed))
-    delete from summaries where id in (select id from doomed)`.execute(trx);
-}
-
-/**
- * Inserts the days and their items in one statement, from one `jsonb`
- * parameter: the summaries' new ids come back from the first insert and are
- * joined to their items by (user, `from_time`), unique among the days written.
- * Times travel as epoch ms and become timestamps exactly.
- */
-async function insertSummaries(trx: Kysely<Database>, days: readonly DaySummary[]): Promise<void> {
-  const payload = JSON.stringify(
+/** The days and their items as `agg_replace_user_days` takes them; times as epoch ms. */
+function daysPayload(days: readonly DaySummary[]): string {
+  return JSON.stringify(
     days.map((d) => ({
       u: d.userId,
       f: d.fromTime,
@@ -181,21 +148,6 @@ async function insertSummaries(trx: Kysely<Database>, days: readonly DaySummary[
       i: d.items.map((item) => [item.type, item.key, item.total]),
     })),
   );
-  await sql`
-    with d as (
-      select d.u, timestamptz 'epoch' + d.f * interval '1 millisecond' as from_time,
-        timestamptz 'epoch' + d.t * interval '1 millisecond' as to_time, d.n, d.i
-      from jsonb_to_recordset(cast(${payload} as jsonb)) as d(u text, f int8, t int8, n int8, i jsonb)
-    ),
-    s as (
-      insert into summaries (user_id, from_time, to_time, num_heartbeats)
-      select d.u, d.from_time, d.to_time, d.n from d
-      returning id, user_id, from_time
-    )
-    insert into summary_items (summary_id, type, key, total)
-    select s.id, (item ->> 0)::int2, item ->> 1, (item ->> 2)::int8
-    from s join d on d.u = s.user_id and d.from_time = s.from_time
-    cross join jsonb_array_elements(d.i) as item`.execute(trx);
 }
 
 /**
