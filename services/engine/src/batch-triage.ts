@@ -1,5 +1,5 @@
 import type { UserOutcome } from "@agg/machines";
-import { type Database, loadUsersPlanInputs } from "@agg/store";
+import { type Database, loadUsersPlanInputs, type UserPlanInputs } from "@agg/store";
 import type { Kysely } from "kysely";
 import { type PlanRequest, planFromInputs } from "./user-work";
 
@@ -34,12 +34,16 @@ export interface BatchTriage {
  * each. A user with work is planned again by its actor when the job runs, so
  * nothing decided here can be stale in the unsafe direction: at worst a job
  * finds it has nothing left to do.
+ *
+ * `keep` is handed the inputs of each user with work, so that their job may
+ * plan from them instead of reading them again (see `TriagedPlanInputs`).
  */
 export async function triageBatchUsers(
   db: Kysely<Database>,
   userIds: readonly string[],
   request: PlanRequest,
   nowMs: number,
+  keep?: (userId: string, inputs: UserPlanInputs) => void,
 ): Promise<BatchTriage> {
   const withWork: string[] = [];
   const decided: DecidedUser[] = [];
@@ -48,9 +52,11 @@ export async function triageBatchUsers(
     const chunk = userIds.slice(i, i + USERS_PER_QUERY);
     const inputs = await loadUsersPlanInputs(db, chunk);
     for (const userId of chunk) {
-      const plan = planFromInputs(inputs.get(userId) ?? null, request, nowMs);
+      const read = inputs.get(userId) ?? null;
+      const plan = planFromInputs(read, request, nowMs);
       if (plan.kind === "days") {
         withWork.push(userId);
+        if (read) keep?.(userId, read);
         continue;
       }
       const d: DecidedUser =

@@ -37,6 +37,7 @@ import { EngineMetrics, type FinishedBatchState } from "./metrics";
 import { NightlyScheduler } from "./nightly-scheduler";
 import { Presence } from "./presence";
 import { handleSummaryRequest } from "./summary-handler";
+import { TriagedPlanInputs } from "./triaged-plan-inputs";
 import { UserActors } from "./user-actors";
 import { UserLeases } from "./user-leases";
 import { UserStore } from "./user-store";
@@ -49,6 +50,8 @@ const encoder = new TextEncoder();
  * the actors' own reads).
  */
 const USER_STORE_GROUPING = { maxGroup: 64, maxInFlight: 2 } as const;
+/** Triage's reads kept for the jobs: bounded (about 20 MB at most), and used only while young. */
+const TRIAGED_PLAN_INPUTS = { maxEntries: 20_000, maxAgeMs: 30_000 } as const;
 
 /** Jobs built and published at a time when a batch is accepted. */
 const PUBLISH_CHUNK = 2_000;
@@ -97,6 +100,8 @@ export class Engine {
     private readonly stopLocalNats: (() => void) | null,
     /** This instance's Prometheus metrics (served on METRICS_PORT when set). */
     readonly metrics: EngineMetrics,
+    /** What triage read for users with work, for their jobs' planning here. */
+    private readonly triaged: TriagedPlanInputs,
   ) {
     this.requestSchema = createAggRequestSchema({ maxUsersPerRequest: config.maxUsersPerRequest });
   }
@@ -160,10 +165,11 @@ export class Engine {
         grouping: USER_STORE_GROUPING,
         log,
       });
+      const triaged = new TriagedPlanInputs(TRIAGED_PLAN_INPUTS);
       const users = new UserActors({
         inspect,
         work: {
-          store: new UserStore(database.db, USER_STORE_GROUPING),
+          store: new UserStore(database.db, USER_STORE_GROUPING, triaged),
           now: () => Date.now(),
         },
         leases: userLeases,
@@ -212,6 +218,7 @@ export class Engine {
         new DeadLetters(jetstream(nc), subjects, config.instance, log, (kind) => metrics.deadLettered(kind)),
         stopLocalNats,
         metrics,
+        triaged,
       );
       engine.inspection = inspection;
       if (config.metricsPort !== undefined) {
@@ -354,7 +361,13 @@ export class Engine {
     const log = this.log.child({ batchId });
     // Users with nothing to do (up to date, no heartbeats) are decided here, set-wise,
     // by the actors' own planning rules: most users of a nightly run get no job at all.
-    const triage = await triageBatchUsers(this.database.db, known, { ...request, mode }, Date.now());
+    const triage = await triageBatchUsers(
+      this.database.db,
+      known,
+      { ...request, mode },
+      Date.now(),
+      (userId, inputs) => this.triaged.keep(batchId, userId, inputs, Date.now()),
+    );
     await this.ledger.create({
       id: batchId,
       mode,

@@ -10,6 +10,7 @@ import {
 } from "@agg/store";
 import type { Kysely } from "kysely";
 import { Coalescer } from "./coalescer";
+import type { TriagedPlanInputs } from "./triaged-plan-inputs";
 
 /**
  * Requests of at most this many days share a durations query: a group then
@@ -44,6 +45,8 @@ export class UserStore {
   constructor(
     readonly db: Kysely<Database>,
     opts: UserStoreOptions,
+    /** What batch triage read, used once per (batch, user) instead of reading again. */
+    private readonly triaged?: TriagedPlanInputs,
   ) {
     this.plans = new Coalescer(async (userIds) => {
       const found = await loadUsersPlanInputs(db, userIds);
@@ -62,9 +65,14 @@ export class UserStore {
     return loadUsersDayDurations(this.db, [request]).then(([durations]) => durations!);
   }
 
-  /** The user's settings, first heartbeat and latest summary; null when the user does not exist. */
-  planInputs(userId: string): Promise<UserPlanInputs | null> {
-    return this.plans.submit(userId);
+  /**
+   * The user's settings, first heartbeat and latest summary; null when the user
+   * does not exist. For a job of `batchId`, what that batch's triage read, if
+   * it is still kept (see `TriagedPlanInputs`), else grouped reads.
+   */
+  planInputs(userId: string, batchId?: string): Promise<UserPlanInputs | null> {
+    const kept = batchId === undefined ? undefined : this.triaged?.take(batchId, userId, Date.now());
+    return kept ? Promise.resolve(kept) : this.plans.submit(userId);
   }
 
   /**

@@ -27,7 +27,7 @@ export type UserPlan = DayPlan & { readonly settings?: UserSettings };
 
 /** Decides which days the job covers for this user. */
 export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<UserPlan> {
-  return planFromInputs(await deps.store.planInputs(job.userId), job, deps.now());
+  return planFromInputs(await deps.store.planInputs(job.userId, job.batchId), job, deps.now());
 }
 
 /** What a request asks of one user, for planning. */
