@@ -20,12 +20,13 @@ interface Entry {
  * statement and one stage less per group of users in a nightly run.
  *
  * Why a plan from these inputs is safe although they were read before the
- * user's lease was taken: summaries only grow between the two reads, so the
- * stored latest summary can only be older than the current one, and a plan
- * from it covers the same days or more (`missing` recomputes a day that was
- * written meanwhile, and a day is replaced as a whole: the same result). The
- * other inputs change only by a user's own edit, which races with any batch
- * in the same way. Entries are used once, and only while young (`maxAgeMs`):
+ * user's lease was taken: writers (this engine's instances) only add or
+ * replace days, so the latest summary read at triage can only be older than
+ * the current one, and a plan from it covers the same days or more (`missing`
+ * recomputes a day written meanwhile; a day is replaced as a whole, so the
+ * result is the same). The other inputs, and summaries deleted from outside
+ * (Wakapi's "regenerate"), change only by a user's or an operator's action,
+ * which races with a batch the same way whichever read the batch used. Entries are used once, and only while young (`maxAgeMs`):
  * a job that waited longer plans from the database, as do jobs redelivered
  * or run on another instance.
  *
