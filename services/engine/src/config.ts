@@ -67,7 +67,7 @@ const EnvSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   METRICS_HOST: z.string().default("127.0.0.1"),
   AGG_DATA_DIR: z.string().default("./data"),
-  AGG_CONCURRENCY: positiveInt(256),
+  AGG_CONCURRENCY: positiveInt(512),
   AGG_DB_POOL_SIZE: positiveInt(10),
   AGG_ACK_WAIT_MS: positiveInt(6_000),
   AGG_MAX_DELIVER: positiveInt(10),

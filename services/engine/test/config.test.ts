@@ -7,7 +7,7 @@ describe("loadConfig", () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       prefix: "agg",
-      concurrency: 256,
+      concurrency: 512,
       dbPoolSize: 10,
       passivateAfterMs: 250,
       ackWaitMs: 6_000,
