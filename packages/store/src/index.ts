@@ -55,6 +55,8 @@ export {
   replaceUsersDays,
   type StoredSummary,
   type UserDaysWrite,
+  type UserDaysWritten,
+  writeUsersDays,
 } from "./repository/summary-repository";
 export {
   acquireUserLeases,

@@ -80,7 +80,7 @@ describe("pnpm agg grants", () => {
       // engine's role can call its function only through the script's grant.
       await withClient(testDb.url, (owner) =>
         owner.query(
-          "revoke execute on function agg_replace_user_days(int4, jsonb, jsonb, jsonb, jsonb) from public",
+          "revoke execute on function agg_replace_user_days(int4, jsonb, jsonb, jsonb, jsonb, jsonb) from public",
         ),
       );
 

@@ -178,7 +178,8 @@ export class Engine {
         passivateAfterMs: config.passivateAfterMs,
         jobTimeoutMs: config.jobTimeoutMs,
         keepAliveMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
-        reportOutcome: (input, seconds) => engine!.recordOutcome(input, seconds),
+        reportOutcome: (input, seconds, recordedWithWrite) =>
+          engine!.recordOutcome(input, seconds, recordedWithWrite),
         onJobSettled: () => engine?.consumer?.slotFreed(),
         log,
       });
@@ -543,15 +544,24 @@ export class Engine {
   }
 
   /** Called by a user actor when a job ended: record once, then tell the coordinator. */
-  private async recordOutcome(input: ReportOutcomeInput, seconds?: number): Promise<void> {
-    const { job, outcome, reason } = input;
-    const recorded = await this.ledger.recordOutcome(
-      job.batchId,
-      job.userId,
-      outcome,
-      reason ?? null,
-      this.config.instance,
-    );
+  private async recordOutcome(
+    input: ReportOutcomeInput,
+    seconds?: number,
+    recordedWithWrite?: boolean,
+  ): Promise<void> {
+    const { job, reason } = input;
+    // The job's last day write recorded it `done` (see `writeUsersDays`): that is
+    // what the ledger holds, so it is also what the coordinator is told.
+    const outcome = recordedWithWrite === true ? "done" : input.outcome;
+    const recorded =
+      recordedWithWrite ??
+      (await this.ledger.recordOutcome(
+        job.batchId,
+        job.userId,
+        outcome,
+        reason ?? null,
+        this.config.instance,
+      ));
     this.metrics.daysWritten(input.daysWritten);
     this.metrics.heartbeatsRead(input.heartbeatsRead);
     // Counted once per (batch, user), as the ledger counts: a duplicate delivery's outcome is not.

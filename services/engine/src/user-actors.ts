@@ -44,8 +44,15 @@ interface UserEntry {
 /**
  * What a user actor reports when a job ends; the engine records it and tells the
  * coordinator. `seconds`: from the job's arrival here to its outcome.
+ * `recordedWithWrite`: set when the job's last day write already recorded it
+ * `done` in the ledger (true) or found it no longer pending (false); unset
+ * when the ledger is still to be told.
  */
-export type OutcomeSink = (input: ReportOutcomeInput, seconds: number | undefined) => Promise<void>;
+export type OutcomeSink = (
+  input: ReportOutcomeInput,
+  seconds: number | undefined,
+  recordedWithWrite: boolean | undefined,
+) => Promise<void>;
 
 export interface UserActorsOptions {
   readonly work: UserWorkDeps;
@@ -81,6 +88,8 @@ export class UserActors {
   private readonly held = new HeldMessages<JsMsg>();
   /** Plans carry the settings they were made with; the aggregation reuses them. */
   private readonly settingsByJob = new Map<string, UserSettings>();
+  /** Jobs whose last write also recorded their outcome (see `OutcomeSink`), until reported. */
+  private readonly recordedWithWrite = new Map<string, boolean>();
   private readonly keepAlive: NodeJS.Timeout;
   private readonly machine;
 
@@ -119,7 +128,11 @@ export class UserActors {
             cancellation,
             writer,
           ).then(
-            () => sendBack({ type: "AGGREGATION_FINISHED" }),
+            (result) => {
+              if (result.completed !== undefined)
+                this.recordedWithWrite.set(input.job.jobId, result.completed);
+              sendBack({ type: "AGGREGATION_FINISHED" });
+            },
             (error) => {
               if (cancellation.cancelled) return;
               if ((error as { code?: string }).code === "LEASE_LOST") {
@@ -138,10 +151,13 @@ export class UserActors {
         }),
         reportOutcome: fromPromise<void, ReportOutcomeInput>(async ({ input }) => {
           this.settingsByJob.delete(input.job.jobId);
+          const recordedWithWrite = this.recordedWithWrite.get(input.job.jobId);
+          this.recordedWithWrite.delete(input.job.jobId);
           const receivedAt = this.held.receivedAt(input.job.jobId);
           await opts.reportOutcome(
             input,
             receivedAt === undefined ? undefined : (Date.now() - receivedAt) / 1000,
+            recordedWithWrite,
           );
           this.settle(input.job.jobId, "ack");
         }),
@@ -153,6 +169,7 @@ export class UserActors {
           const unfinished = [...(params.currentJob ? [params.currentJob] : []), ...params.queuedJobs];
           for (const job of unfinished) {
             this.settingsByJob.delete(job.jobId);
+            this.recordedWithWrite.delete(job.jobId);
             this.settle(job.jobId, "nak");
           }
           log.debug(

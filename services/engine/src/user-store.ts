@@ -4,9 +4,10 @@ import {
   type DayDurationsRequest,
   loadUsersDayDurations,
   loadUsersPlanInputs,
-  replaceUsersDays,
   type UserDaysWrite,
+  type UserDaysWritten,
   type UserPlanInputs,
+  writeUsersDays,
 } from "@agg/store";
 import type { Kysely } from "kysely";
 import { Coalescer } from "./coalescer";
@@ -39,7 +40,7 @@ export interface UserStoreOptions {
  */
 export class UserStore {
   private readonly plans: Coalescer<string, UserPlanInputs | null>;
-  private readonly writes: Coalescer<UserDaysWrite, undefined>;
+  private readonly writes: Coalescer<UserDaysWrite, boolean>;
   private readonly shortDurations: Coalescer<DayDurationsRequest, DayDuration[]>;
 
   constructor(
@@ -76,20 +77,21 @@ export class UserStore {
   }
 
   /**
-   * Replaces the user's days (see `replaceUsersDays`).
+   * Replaces the user's days (see `writeUsersDays`).
+   * @returns whether the write recorded the job it `completes` (false when it asked none, or wrote nothing).
    * @throws {FencedOutError} when the write's fence was refused (nothing written).
    */
-  async writeDays(write: UserDaysWrite): Promise<void> {
-    if (write.days.length === 0) return;
-    await this.writes.submit(write);
+  async writeDays(write: UserDaysWrite): Promise<boolean> {
+    if (write.days.length === 0) return false;
+    return this.writes.submit(write);
   }
 }
 
-async function writeGroup(db: Kysely<Database>, writes: UserDaysWrite[]): Promise<(undefined | Error)[]> {
-  const answer = (refusals: readonly (Error | null)[]) => refusals.map((r) => r ?? undefined);
+async function writeGroup(db: Kysely<Database>, writes: UserDaysWrite[]): Promise<(boolean | Error)[]> {
+  const answer = (written: readonly UserDaysWritten[]) => written.map((w) => w.refused ?? w.completed);
   if (writes.length > 1) {
     try {
-      return answer(await replaceUsersDays(db, writes));
+      return answer(await writeUsersDays(db, writes));
     } catch {
       // Fall through: each write on its own, so one write's problem (a malformed
       // write, a user twice in the group, a deadlock) stays its own.
@@ -97,8 +99,8 @@ async function writeGroup(db: Kysely<Database>, writes: UserDaysWrite[]): Promis
   }
   return Promise.all(
     writes.map((w) =>
-      replaceUsersDays(db, [w]).then(
-        (r) => answer(r)[0],
+      writeUsersDays(db, [w]).then(
+        (r) => answer(r)[0]!,
         (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       ),
     ),

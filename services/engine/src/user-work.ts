@@ -87,6 +87,12 @@ export interface AggregationProgress {
   readonly heartbeats: number;
   /** The days written by the step that reported this progress. */
   readonly written: readonly DaySummary[];
+  /**
+   * Set on the result when a `writer` was given: whether the last write also
+   * recorded the job `done` in its batch's ledger (false: nothing was written,
+   * or the job's row was no longer pending).
+   */
+  readonly completed?: boolean;
 }
 
 /**
@@ -94,7 +100,9 @@ export interface AggregationProgress {
  * the heartbeats and sums them per day and attribute combination
  * (`loadDayDurations`), the core turns those sums into summaries, and each
  * month is written in one fenced transaction. Memory holds one month of sums,
- * however many heartbeats the user has.
+ * however many heartbeats the user has. With a `writer` (the engine), the last
+ * month's transaction also records the job done in its batch's ledger, so the
+ * outcome costs no statement of its own.
  */
 export async function aggregateUserDays(
   deps: UserWorkDeps,
@@ -111,6 +119,7 @@ export async function aggregateUserDays(
   const byEntity = user.languageMappings.length > 0;
   let heartbeats = 0;
   let days = 0;
+  let completed = false;
   for (let i = 0; i < allDays.length; i += DAYS_PER_WRITE) {
     throwIfCancelled(cancellation);
     const month = allDays.slice(i, i + DAYS_PER_WRITE);
@@ -124,11 +133,16 @@ export async function aggregateUserDays(
     const written = summarizeDurations(user, month, durations);
     throwIfCancelled(cancellation);
     writer?.assertLeaseHeld();
-    await deps.store.writeDays({ days: written, ...(writer ? { fence: writer.fence } : {}) });
+    const last = i + DAYS_PER_WRITE >= allDays.length;
+    completed = await deps.store.writeDays({
+      days: written,
+      ...(writer ? { fence: writer.fence } : {}),
+      ...(writer && last ? { completes: { batchId: job.batchId, instance: writer.fence.holder } } : {}),
+    });
     days += written.length;
     onProgress({ days, heartbeats, written });
   }
-  return { days, heartbeats, written: [] };
+  return { days, heartbeats, written: [], ...(writer ? { completed } : {}) };
 }
 
 function throwIfCancelled(cancellation: Cancellation): void {

@@ -2,8 +2,8 @@
  * The batch ledger on a real PostgreSQL: outcomes reported at the same time are
  * recorded by grouped statements, each exactly once.
  */
-import { type AggDatabase, migrateToLatest } from "@agg/store";
-import { openTestPostgres } from "@agg/test-support";
+import { type AggDatabase, acquireUserLeases, migrateToLatest, writeUsersDays } from "@agg/store";
+import { openTestPostgres, utcDaySummary } from "@agg/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchLedger } from "../src/batch-ledger";
 
@@ -57,5 +57,48 @@ describe("BatchLedger", () => {
     expect(await ledger.recordOutcome("b-many", "u1", "failed", "late", "i2")).toBe(false);
     expect(await ledger.status("b-many")).toMatchObject(expected);
     expect(await ledger.recordOutcome("no-such-batch", "u1", "done", null, "i1")).toBe(false);
+  });
+
+  it("records a job done with its last day write, once, and never for a write fenced out", async () => {
+    await ledger.create({
+      id: "b-write",
+      mode: "missing",
+      fromDay: null,
+      toDay: null,
+      request: {},
+      acceptedBy: "test",
+      knownUsers: ["w1", "w2", "w3"],
+      unknownUsers: [],
+    });
+    await store.db
+      .insertInto("users")
+      .values(["w1", "w2", "w3"].map((id) => ({ id })))
+      .execute();
+    const day = Date.UTC(2026, 0, 5);
+    const tokens = await acquireUserLeases(store.db, ["w1", "w2", "w3"], "i1", 60_000);
+    const write = (userId: string, token: bigint) => ({
+      days: [utcDaySummary(userId, day, 3, [{ type: 0 as const, key: "p", total: 120_000 }])],
+      fence: { token, holder: "i1" },
+      completes: { batchId: "b-write", instance: "i1" },
+    });
+    const first = await writeUsersDays(store.db, [
+      write("w1", tokens.get("w1")!),
+      write("w2", tokens.get("w2")!),
+      // A stale token: fenced out, so neither its days nor its outcome are recorded.
+      write("w3", tokens.get("w3")! - 1n),
+    ]);
+    expect(first.map((w) => [w.refused === null, w.completed])).toEqual([
+      [true, true],
+      [true, true],
+      [false, false],
+    ]);
+    expect(await ledger.status("b-write")).toMatchObject({ done: 2, failed: 0, skipped: 0 });
+    // The same write again (a redelivered job): the days are replaced, the outcome is not recorded twice.
+    const again = await writeUsersDays(store.db, [write("w1", tokens.get("w1")!)]);
+    expect(again).toEqual([{ refused: null, completed: false }]);
+    // A write that completes nothing leaves the ledger alone.
+    const plain = await writeUsersDays(store.db, [{ days: write("w3", tokens.get("w3")!).days }]);
+    expect(plain).toEqual([{ refused: null, completed: false }]);
+    expect(await ledger.status("b-write")).toMatchObject({ done: 2, failed: 0, skipped: 0 });
   });
 });

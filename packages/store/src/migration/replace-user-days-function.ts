@@ -23,16 +23,22 @@ import { type Kysely, sql } from "kysely";
  * 4. `[from, to)` ranges of summaries to delete, `[{u, from, to}]` (epoch ms);
  * 5. the days to insert, `[{u, f, t, n, i: [[type, key, total], ...]}]`.
  *
- * Returns the users whose fence was refused; nothing of theirs is deleted or
- * inserted. The rest commits or rolls back as one, with the caller's statement.
+ * 6. jobs the write completes, `[{b, u, i}]` (batch, user, instance): each
+ *    still `pending` row of `agg_batch_users` becomes `done` in the same
+ *    transaction, so a job's last days and its outcome are durable together.
+ *
+ * Returns `(out_user_id, out_what)`: one row per user whose fence was refused
+ * (`refused`; nothing of theirs is deleted, inserted or completed) and one
+ * per job completed (`completed`). The rest commits or rolls back as one, with the caller's
+ * statement.
  *
  * Named arguments and variables start with `p_` / `v_`, so that none can be
  * mistaken for a column.
  */
 export const REPLACE_USER_DAYS_FUNCTION_SQL = `
 create or replace function agg_replace_user_days(
-  p_lock_class int4, p_lock_users jsonb, p_claims jsonb, p_ranges jsonb, p_days jsonb
-) returns table (refused_user_id text)
+  p_lock_class int4, p_lock_users jsonb, p_claims jsonb, p_ranges jsonb, p_days jsonb, p_completions jsonb
+) returns table (out_user_id text, out_what text)
 language plpgsql volatile
 as $fn$
 declare
@@ -83,7 +89,17 @@ begin
   from s join d on d.u = s.user_id and d.from_time = s.from_time
   cross join jsonb_array_elements(d.i) as item;
 
-  return query select unnest(v_refused);
+  return query
+    with done as (
+      update agg_batch_users as bu
+        set status = 'done', reason = null, instance = o.i, updated_at = now()
+      from jsonb_to_recordset(p_completions) as o(b text, u text, i text)
+      where bu.batch_id = o.b and bu.user_id = o.u and bu.status = 'pending' and o.u <> all(v_refused)
+      returning bu.user_id
+    )
+    select r.u, 'refused'::text from unnest(v_refused) as r(u)
+    union all
+    select done.user_id, 'completed'::text from done;
 end
 $fn$`;
 

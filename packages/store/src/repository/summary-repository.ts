@@ -82,6 +82,20 @@ export async function replaceDays(
 export interface UserDaysWrite extends ReplaceDaysOptions {
   /** Days of ONE user, not overlapping. */
   readonly days: readonly DaySummary[];
+  /**
+   * The job this write finishes: its `agg_batch_users` row becomes `done` in
+   * the same transaction (if still `pending`), so the days and the outcome are
+   * durable together and need no statement of their own.
+   */
+  readonly completes?: { readonly batchId: string; readonly instance: string } | undefined;
+}
+
+/** How one {@link UserDaysWrite} went (see {@link writeUsersDays}). */
+export interface UserDaysWritten {
+  /** Set when the write's fence was refused: nothing of it was written. */
+  readonly refused: FencedOutError | null;
+  /** Whether its `completes` job was recorded `done` by this write (false when not asked, or no longer pending). */
+  readonly completed: boolean;
 }
 
 /**
@@ -103,9 +117,21 @@ export async function replaceUsersDays(
   db: Kysely<Database>,
   writes: readonly UserDaysWrite[],
 ): Promise<(FencedOutError | null)[]> {
+  return (await writeUsersDays(db, writes)).map((w) => w.refused);
+}
+
+/**
+ * {@link replaceUsersDays}, also telling for each write whether it recorded
+ * the job it `completes`.
+ * @throws {InvalidInputError} see `replaceUsersDays`.
+ */
+export async function writeUsersDays(
+  db: Kysely<Database>,
+  writes: readonly UserDaysWrite[],
+): Promise<UserDaysWritten[]> {
   const prepared = writes.map((w) => {
     const days = [...w.days].sort((a, b) => a.fromTime - b.fromTime);
-    return { days, userId: days.length > 0 ? validate(days) : null, fence: w.fence };
+    return { days, userId: days.length > 0 ? validate(days) : null, fence: w.fence, completes: w.completes };
   });
   const byUser = new Map<string, (typeof prepared)[number]>();
   for (const w of prepared) {
@@ -113,7 +139,7 @@ export async function replaceUsersDays(
     if (byUser.has(w.userId)) throw new InvalidInputError(`user ${w.userId} appears in two writes`);
     byUser.set(w.userId, w);
   }
-  if (byUser.size === 0) return prepared.map(() => null);
+  if (byUser.size === 0) return prepared.map(() => ({ refused: null, completed: false }));
   const userIds = [...byUser.keys()].sort();
   const writing = userIds.map((id) => byUser.get(id)!);
   const claims = writing.flatMap((w) =>
@@ -122,19 +148,29 @@ export async function replaceUsersDays(
   const ranges = writing.flatMap((w) =>
     mergeAdjacent(w.days).map(([from, to]) => ({ u: w.userId!, from, to })),
   );
-  const { rows } = await sql<{ refused_user_id: string }>`
-    select refused_user_id from agg_replace_user_days(
+  const completions = writing.flatMap((w) =>
+    w.completes ? [{ b: w.completes.batchId, u: w.userId!, i: w.completes.instance }] : [],
+  );
+  const { rows } = await sql<{ out_user_id: string; out_what: "refused" | "completed" }>`
+    select out_user_id, out_what from agg_replace_user_days(
       cast(${lockKey.userSummaries} as int4),
       cast(${JSON.stringify(userIds)} as jsonb),
       cast(${JSON.stringify(claims)} as jsonb),
       cast(${JSON.stringify(ranges)} as jsonb),
-      cast(${daysPayload(writing.flatMap((w) => w.days))} as jsonb)
+      cast(${daysPayload(writing.flatMap((w) => w.days))} as jsonb),
+      cast(${JSON.stringify(completions)} as jsonb)
     )`.execute(db);
+  const refusedIds = new Set(rows.filter((r) => r.out_what === "refused").map((r) => r.out_user_id));
+  const completedIds = new Set(rows.filter((r) => r.out_what === "completed").map((r) => r.out_user_id));
   const refused = await describeRefusals(
     db,
-    claims.filter((c) => rows.some((r) => r.refused_user_id === c.u)),
+    claims.filter((c) => refusedIds.has(c.u)),
   );
-  return prepared.map((w) => (w.userId === null ? null : (refused.get(w.userId) ?? null)));
+  return prepared.map((w) =>
+    w.userId === null
+      ? { refused: null, completed: false }
+      : { refused: refused.get(w.userId) ?? null, completed: completedIds.has(w.userId) },
+  );
 }
 
 /** The days and their items as `agg_replace_user_days` takes them; times as epoch ms. */

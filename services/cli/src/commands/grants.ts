@@ -101,7 +101,7 @@ export function grantsSql(role: string, schema = "public"): string {
     `GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ${tables(ENGINE_OWN_TABLES)} TO ${r};`,
     "-- The engine's function writing a group of users' days in one call (it runs with the caller's",
     "-- rights, the grants above; EXECUTE is PUBLIC's by default, granted here for databases that revoked it).",
-    `GRANT EXECUTE ON FUNCTION ${s}.agg_replace_user_days(int4, jsonb, jsonb, jsonb, jsonb) TO ${r};`,
+    `GRANT EXECUTE ON FUNCTION ${s}.agg_replace_user_days(int4, jsonb, jsonb, jsonb, jsonb, jsonb) TO ${r};`,
     "-- Migration bookkeeping: read at start to see that the schema is current.",
     `GRANT SELECT ON TABLE ${tables(ENGINE_MIGRATION_TABLES)} TO ${r};`,
     "",
