@@ -163,7 +163,9 @@ export class Coordinators {
       }
       this.opts.publish(status.batchId, { type: "final", ...final });
       await this.opts.ledger.markFinalPublished(status.batchId);
-      log.info(final, "batch finished");
+      // `final` carries the batchId, which the child logger already binds.
+      const { batchId: _batchId, ...counts } = final;
+      log.info(counts, "batch finished");
     } catch (err) {
       // The ledger still says running: a reconcile or restart will end it again.
       log.error({ err }, "could not record the end of the batch");
