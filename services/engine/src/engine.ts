@@ -720,19 +720,19 @@ function newBatchId(): string {
 
 export type { BatchEvent, UserOutcome };
 
+/** A warm-up is an optimisation: if it ever hung, the engine starts anyway after this long. */
+const WARM_UP_LIMIT_MS = 15_000;
+
 /**
  * Warms the user machine up before the first job (see `warmUpUserAggregator`).
  * Its inspection events go to a publisher of their own that publishes nothing:
  * the same code runs, and the inspector never sees a made-up actor.
  */
-const WARM_UP_LIMIT_MS = 15_000;
-
 async function warmUp(users: UserActors, config: EngineConfig, log: Logger): Promise<void> {
   const sink = config.inspect
     ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
     : undefined;
   let timer: NodeJS.Timeout | undefined;
-  // A warm-up is an optimisation: if it ever hung, the engine must start anyway.
   const gaveUp = new Promise<"gave up">((resolve) => {
     timer = setTimeout(() => resolve("gave up"), WARM_UP_LIMIT_MS);
   });

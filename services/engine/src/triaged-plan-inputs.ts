@@ -26,9 +26,10 @@ interface Entry {
  * recomputes a day written meanwhile; a day is replaced as a whole, so the
  * result is the same). The other inputs, and summaries deleted from outside
  * (Wakapi's "regenerate"), change only by a user's or an operator's action,
- * which races with a batch the same way whichever read the batch used. Entries are used once, and only while young (`maxAgeMs`):
- * a job that waited longer plans from the database, as do jobs redelivered
- * or run on another instance.
+ * which races with a batch the same way whichever read the batch used.
+ * Entries are used once, and only while young (`maxAgeMs`): a job that
+ * waited longer plans from the database, as do jobs redelivered or run on
+ * another instance.
  *
  * @example
  * ```ts

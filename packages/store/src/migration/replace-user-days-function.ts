@@ -21,16 +21,15 @@ import { type Kysely, sql } from "kysely";
  *    when no token is stored, the stored one is smaller, or it is the same
  *    token of the same holder; the latest committed row is judged (ON CONFLICT);
  * 4. `[from, to)` ranges of summaries to delete, `[{u, from, to}]` (epoch ms);
- * 5. the days to insert, `[{u, f, t, n, i: [[type, key, total], ...]}]`.
- *
+ * 5. the days to insert, `[{u, f, t, n, i: [[type, key, total], ...]}]`;
  * 6. jobs the write completes, `[{b, u, i}]` (batch, user, instance): each
  *    still `pending` row of `agg_batch_users` becomes `done` in the same
  *    transaction, so a job's last days and its outcome are durable together.
  *
  * Returns `(out_user_id, out_what)`: one row per user whose fence was refused
  * (`refused`; nothing of theirs is deleted, inserted or completed) and one
- * per job completed (`completed`). The rest commits or rolls back as one, with the caller's
- * statement.
+ * per job completed (`completed`). The rest commits or rolls back as one,
+ * with the caller's statement.
  *
  * Named arguments and variables start with `p_` / `v_`, so that none can be
  * mistaken for a column.
