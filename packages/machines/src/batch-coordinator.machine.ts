@@ -41,6 +41,16 @@ export interface UserReportedEvent {
   readonly outcome: UserOutcome;
 }
 
+/**
+ * Several users reported at once (one report message of an instance carries the
+ * outcomes of a group): the first report of each covered user counts, as with
+ * `USER_REPORTED`, in one transition.
+ */
+export interface UsersReportedEvent {
+  readonly type: "USERS_REPORTED";
+  readonly reports: readonly ReportedUser[];
+}
+
 /** Give up on the batch (operator request, shutdown of the only owner). */
 export interface BatchCancelEvent {
   readonly type: "CANCEL";
@@ -48,7 +58,7 @@ export interface BatchCancelEvent {
 }
 
 /** Every event the batch coordinator understands. */
-export type BatchCoordinatorEvent = UserReportedEvent | BatchCancelEvent;
+export type BatchCoordinatorEvent = UserReportedEvent | UsersReportedEvent | BatchCancelEvent;
 
 /** The batch coordinator's context. Counts plus one ledger of ids: O(users) memory, O(1) per report. */
 export interface BatchCoordinatorContext {
@@ -108,6 +118,16 @@ export const batchCoordinatorMachine = setup({
       reported: context.reported.add(params.userId),
       ...countOne(context, params.outcome),
     })),
+    countReports: assign(({ context }, params: { reports: readonly ReportedUser[] }) => {
+      let reported = context.reported;
+      let counts: Pick<BatchCoordinatorContext, UserOutcome> = context;
+      for (const r of params.reports) {
+        if (!isFirstReport(context.covered, reported, r)) continue;
+        reported = reported.add(r.userId);
+        counts = countOne(counts, r.outcome);
+      }
+      return { reported, done: counts.done, failed: counts.failed, skipped: counts.skipped };
+    }),
     countUnreportedAsFailed: assign(({ context }) => {
       const unreported = [...context.covered].filter((userId) => !context.reported.has(userId));
       return {
@@ -120,9 +140,9 @@ export const batchCoordinatorMachine = setup({
   },
   guards: {
     isFirstReportOfCoveredUser: ({ context }, params: { userId: string; outcome: string }) =>
-      outcomes.has(params.outcome) &&
-      context.covered.has(params.userId) &&
-      !context.reported.has(params.userId),
+      isFirstReport(context.covered, context.reported, params),
+    hasFirstReportOfCoveredUser: ({ context }, params: { reports: readonly ReportedUser[] }) =>
+      params.reports.some((r) => isFirstReport(context.covered, context.reported, r)),
     everyUserReportedSomeFailed: ({ context }) =>
       context.reported.size === context.covered.size && context.failed > 0,
     everyUserReported: ({ context }) => context.reported.size === context.covered.size,
@@ -153,6 +173,16 @@ export const batchCoordinatorMachine = setup({
               type: "countReport",
               params: ({ event }) => ({ userId: event.userId, outcome: event.outcome }),
             },
+            { type: "publishProgress", params: ({ context }) => statusOf(context, "running") },
+          ],
+        },
+        USERS_REPORTED: {
+          guard: {
+            type: "hasFirstReportOfCoveredUser",
+            params: ({ event }) => ({ reports: event.reports }),
+          },
+          actions: [
+            { type: "countReports", params: ({ event }) => ({ reports: event.reports }) },
             { type: "publishProgress", params: ({ context }) => statusOf(context, "running") },
           ],
         },
@@ -221,6 +251,15 @@ function statusOf(context: BatchCoordinatorContext, state: BatchState): BatchSta
 }
 
 /** `counts` with one more `outcome`. */
+/** Whether `report` is the first of a user the batch covers, with a known outcome. */
+function isFirstReport(
+  covered: ReadonlySet<string>,
+  reported: ReportLedger,
+  report: { readonly userId: string; readonly outcome: string },
+): boolean {
+  return outcomes.has(report.outcome) && covered.has(report.userId) && !reported.has(report.userId);
+}
+
 function countOne(
   counts: Pick<BatchCoordinatorContext, UserOutcome>,
   outcome: UserOutcome,

@@ -15,6 +15,7 @@ export {
   batchStatusOf,
   type ReportedUser,
   type UserReportedEvent,
+  type UsersReportedEvent,
 } from "./batch-coordinator.machine";
 export {
   type DelayedTransitionDescription,

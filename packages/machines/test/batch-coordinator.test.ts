@@ -37,6 +37,39 @@ describe("batchCoordinatorMachine", () => {
     ]);
   });
 
+  test("counts a message of reports in one transition, each user's first report once", () => {
+    const h = createBatchCoordinatorHarness({
+      batchId: "b1",
+      userIds: ["a", "b", "c", "d"],
+      deadlineMs: 1_000,
+    });
+    h.actor.start();
+    h.actor.send({ type: "USER_REPORTED", userId: "a", outcome: "done" });
+    h.actor.send({
+      type: "USERS_REPORTED",
+      reports: [
+        { userId: "a", outcome: "failed" }, // reported before: ignored
+        { userId: "b", outcome: "skipped" },
+        { userId: "b", outcome: "failed" }, // twice in one message: the first counts
+        { userId: "zed", outcome: "done" }, // not in the batch: ignored
+        { userId: "c", outcome: "exploded" as never }, // not an outcome: ignored
+        { userId: "d", outcome: "failed" },
+      ],
+    });
+    expect(h.progress).toEqual([
+      { batchId: "b1", state: "running", users: 4, done: 1, failed: 0, skipped: 0 },
+      { batchId: "b1", state: "running", users: 4, done: 1, failed: 1, skipped: 1 },
+    ]);
+    // A message of nothing new is no transition: no progress event.
+    h.actor.send({ type: "USERS_REPORTED", reports: [{ userId: "zed", outcome: "done" }] });
+    h.actor.send({ type: "USERS_REPORTED", reports: [] });
+    expect(h.progress).toHaveLength(2);
+    h.actor.send({ type: "USERS_REPORTED", reports: [{ userId: "c", outcome: "done" }] });
+    expect(h.finalEvents).toEqual([
+      { batchId: "b1", state: "failed", users: 4, done: 2, failed: 1, skipped: 1 },
+    ]);
+  });
+
   test("one failed user makes the batch fail, and the batch still ends", () => {
     const h = createBatchCoordinatorHarness({ batchId: "b1", userIds: ["a", "b"], deadlineMs: 1_000 });
     h.actor.start();

@@ -3,7 +3,6 @@ import {
   type BatchStatus,
   batchCoordinatorMachine,
   type ReportedUser,
-  type UserOutcome,
 } from "@agg/machines";
 import type { Logger } from "pino";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
@@ -84,8 +83,10 @@ export class Coordinators {
   }
 
   /** A user's outcome arrived (over NATS, or from an actor of this instance). */
-  report(batchId: string, userId: string, outcome: UserOutcome): void {
-    this.entries.get(batchId)?.actor.send({ type: "USER_REPORTED", userId, outcome });
+  /** Outcomes of one batch, as one report message carries them: one transition. */
+  reportMany(batchId: string, reports: readonly ReportedUser[]): void {
+    if (reports.length === 0) return;
+    this.entries.get(batchId)?.actor.send({ type: "USERS_REPORTED", reports });
   }
 
   has(batchId: string): boolean {

@@ -463,7 +463,10 @@ export class Engine {
       // `outcomes`: the reports of one publish (see `queueReport`); `userId`/`outcome`: one report.
       const outcomes = Array.isArray(r.outcomes) ? (r.outcomes as unknown[]) : [r];
       if (typeof r.batchId === "string" && outcomes.length > 0 && outcomes.every(isReportedUser)) {
-        for (const o of outcomes) this.coordinators.report(r.batchId, o.userId, o.outcome);
+        this.coordinators.reportMany(
+          r.batchId,
+          outcomes.map((o) => ({ userId: o.userId, outcome: o.outcome })),
+        );
         return;
       }
     } catch {
