@@ -59,6 +59,42 @@ describe("BatchLedger", () => {
     expect(await ledger.recordOutcome("no-such-batch", "u1", "done", null, "i1")).toBe(false);
   });
 
+  it("records a batch with every kind of user, in one statement and, when large, in chunks", async () => {
+    for (const [id, pending] of [
+      ["b-small", 5],
+      ["b-large", 10_001],
+    ] as const) {
+      const knownUsers = Array.from({ length: pending }, (_, i) => `${id}-u${i}`);
+      await ledger.create({
+        id,
+        mode: "missing",
+        fromDay: null,
+        toDay: null,
+        request: { mode: "missing" },
+        acceptedBy: "test",
+        knownUsers,
+        unknownUsers: ["ghost"],
+        decided: {
+          decided: [
+            { userId: `${id}-fresh`, outcome: "done", reason: "up-to-date" },
+            { userId: `${id}-idle`, outcome: "skipped", reason: "no-heartbeats" },
+          ],
+          decidedCounts: { done: 1, failed: 0, skipped: 1 },
+        },
+      });
+      expect(await ledger.status(id)).toEqual({
+        batchId: id,
+        state: "running",
+        users: pending + 3,
+        done: 1,
+        failed: 0,
+        skipped: 2,
+      });
+      expect(await ledger.recordOutcome(id, knownUsers.at(-1)!, "done", null, "i1")).toBe(true);
+      expect(await ledger.recordOutcome(id, `${id}-fresh`, "failed", null, "i1")).toBe(false);
+    }
+  });
+
   it("records a job done with its last day write, once, and never for a write fenced out", async () => {
     await ledger.create({
       id: "b-write",
