@@ -24,6 +24,11 @@
  *   tenure's start, or at worst its release after a very short job). A new tenure means that instance holds
  *   the user's lease and the job again, and its writes are accepted: the user
  *   is being worked on again. Its finishing the user is throughput, not failover.
+ * - A user whose job the killed instance finished after all is no orphan: its
+ *   last statement (the days and the job's outcome, one commit) can still
+ *   commit after the kill, since PostgreSQL ends a statement whose client is
+ *   gone only when it answers. Such a user turns `done` with the victim still
+ *   its holder, and nobody needs to take it over; it leaves the sample.
  */
 import type { PgClient } from "./bench-database";
 import type { ContractClient, UserActorInfo } from "./contract";
@@ -43,6 +48,8 @@ export interface FailoverKill {
   /** Batch progress when the instance was killed, 0 to 1. */
   readonly atProgress: number;
   readonly orphanedUsers: number;
+  /** Users first seen orphaned whose job the victim's last commit finished (not in `orphanedUsers`). */
+  readonly finishedByVictim: number;
   /** From the SIGKILL until every orphaned user had a new owner; null when that did not happen in time. */
   readonly recoveryMs: number | null;
 }
@@ -155,9 +162,16 @@ async function killBusiest(
   const replaced = cluster.replace(victim);
   try {
     const orphaned = await orphanedUsers(run.db, batchId, victim.name);
-    const recoveryMs =
-      orphaned.length === 0 ? null : await timeTakeover(run.db, orphaned, victim.name, killedAt);
-    return { victim: victim.name, atProgress: progress, orphanedUsers: orphaned.length, recoveryMs };
+    const takeover =
+      orphaned.length === 0
+        ? { recoveryMs: null, finishedByVictim: 0 }
+        : await timeTakeover(run.db, batchId, orphaned, victim.name, killedAt);
+    return {
+      victim: victim.name,
+      atProgress: progress,
+      orphanedUsers: orphaned.length - takeover.finishedByVictim,
+      ...takeover,
+    };
   } finally {
     await replaced;
   }
@@ -184,32 +198,46 @@ async function orphanedUsers(db: PgClient, batchId: string, victim: string): Pro
   return r.rows.map((row) => row.user_id);
 }
 
-const TAKEN_OVER_SQL = `
-select user_id, updated_at as taken_at
-from agg_user_fences
-where user_id = any($1::text[]) and holder <> $2`;
+const TAKEOVER_SQL = `
+select f.user_id, f.holder <> $2 as taken, f.updated_at as taken_at, bu.status
+from agg_user_fences f
+join agg_batch_users bu on bu.user_id = f.user_id and bu.batch_id = $3
+where f.user_id = any($1::text[])`;
 
 /**
  * Milliseconds from `killedAt` until each of `users` has a tenure begun by
  * another instance than `victim` (the latest of them), or null after
- * {@link RECOVERY_LIMIT_MS}. The first tenure seen per user counts.
+ * {@link RECOVERY_LIMIT_MS} (or when the victim's last commit finished them
+ * all). The first tenure seen per user counts; a user that turned non-pending
+ * with `victim` still its holder was finished by the victim, and is counted
+ * in `finishedByVictim` instead.
  */
 async function timeTakeover(
   db: PgClient,
+  batchId: string,
   users: readonly string[],
   victim: string,
   killedAt: number,
-): Promise<number | null> {
+): Promise<{ recoveryMs: number | null; finishedByVictim: number }> {
   const takenAt = new Map<string, number>();
+  const finished = new Set<string>();
+  const answer = (recoveryMs: number | null) => ({ recoveryMs, finishedByVictim: finished.size });
   while (Date.now() < killedAt + RECOVERY_LIMIT_MS) {
-    const r = await db.query<{ user_id: string; taken_at: Date }>(TAKEN_OVER_SQL, [users, victim]);
+    const r = await db.query<{ user_id: string; taken: boolean; taken_at: Date; status: string }>(
+      TAKEOVER_SQL,
+      [users, victim, batchId],
+    );
     for (const row of r.rows) {
-      if (!takenAt.has(row.user_id)) takenAt.set(row.user_id, row.taken_at.getTime());
+      if (takenAt.has(row.user_id) || finished.has(row.user_id)) continue;
+      if (row.taken) takenAt.set(row.user_id, row.taken_at.getTime());
+      else if (row.status !== "pending") finished.add(row.user_id);
     }
-    if (takenAt.size === users.length) return Math.max(...takenAt.values()) - killedAt;
+    if (takenAt.size + finished.size === users.length) {
+      return answer(takenAt.size > 0 ? Math.max(...takenAt.values()) - killedAt : null);
+    }
     await sleep(TAKEOVER_POLL_MS);
   }
-  return null;
+  return answer(null);
 }
 
 function summarize(
@@ -242,8 +270,14 @@ export function median(values: readonly number[]): number | null {
 }
 
 function describeKill(k: FailoverKill): string {
-  const recovery = k.recoveryMs === null ? "no sample" : `recovered in ${k.recoveryMs} ms`;
-  return `failover: SIGKILL ${k.victim} at ${Math.round(k.atProgress * 100)} %: ${k.orphanedUsers} users orphaned, ${recovery}`;
+  const recovery =
+    k.orphanedUsers === 0
+      ? "no sample"
+      : k.recoveryMs === null
+        ? "NOT RECOVERED"
+        : `recovered in ${k.recoveryMs} ms`;
+  const finished = k.finishedByVictim > 0 ? ` (${k.finishedByVictim} more finished by its last commit)` : "";
+  return `failover: SIGKILL ${k.victim} at ${Math.round(k.atProgress * 100)} %: ${k.orphanedUsers} users orphaned${finished}, ${recovery}`;
 }
 
 /** The engines of a run: started, replaced after a kill, stopped at the end. */
