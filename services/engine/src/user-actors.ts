@@ -32,13 +32,12 @@ export class LeaseLostError extends Error {
 /** One user on this instance: acquiring its lease, then its actor holding it. */
 interface UserEntry {
   actor?: UserActor;
+  /** The user's lease: a tenure, whose token fences every day write. */
   lease?: UserLease;
   /** Jobs received while the lease is being acquired (or waits for another instance to release it). */
   readonly waiting: UserJob[];
   /** The next attempt to take a lease that another instance holds. */
   retry?: NodeJS.Timeout;
-  /** This tenure's fencing token, checked by every day write. */
-  fenceToken?: bigint;
 }
 
 /**
@@ -227,7 +226,6 @@ export class UserActors {
     let lease: UserLease | null = null;
     try {
       lease = await leases.tryAcquire(userId, () => this.onLeaseLost(userId));
-      if (lease) entry.fenceToken = lease.token;
     } catch (err) {
       log.warn({ err, userId }, "could not take the user's lease; retrying later");
       lease = null;
@@ -282,9 +280,9 @@ export class UserActors {
   private writerFor(userId: string): UserWriter | undefined {
     const entry = this.users.get(userId);
     const lease = entry?.lease;
-    if (!lease || entry.fenceToken === undefined) return undefined;
+    if (!lease) return undefined;
     return {
-      fence: { token: entry.fenceToken, holder: this.opts.instance },
+      fence: { token: lease.token, holder: this.opts.instance },
       assertLeaseHeld: () => {
         if (!lease.held || Date.now() > lease.validUntil) {
           throw new LeaseLostError(`lease on user ${userId} expired or lost`);
