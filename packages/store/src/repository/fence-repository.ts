@@ -2,7 +2,7 @@ import { type Kysely, sql } from "kysely";
 import { FencedOutError } from "../fenced-out-error";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
-import { lockKey } from "./advisory-lock";
+import { callReplaceUserDays } from "./replace-user-days-call";
 
 /** A fencing token and who holds it: proof of the lease a writer acts under. */
 export interface Fence {
@@ -16,10 +16,10 @@ export interface Fence {
  * Records that `holder` writes `userId`'s summaries under `token`, or refuses.
  * Accepted when no token is stored, the stored one is smaller, or it is the
  * same token from the same holder (a retry). Refused otherwise: a newer lease
- * exists, so this writer must stop.
- *
- * Inside a transaction (as `replaceDays` uses it) the claim commits or rolls
- * back with the writes it guards.
+ * exists, so this writer must stop. It is the fence step of
+ * `agg_replace_user_days` (the user's summaries lock, then the claim) with
+ * nothing to write; inside a transaction the claim commits or rolls back
+ * with it.
  *
  * @throws {FencedOutError} (code `LEASE_LOST`) when refused.
  *
@@ -34,52 +34,16 @@ export async function claimFence(
   token: bigint | number,
   holder: string,
 ): Promise<void> {
-  const [refused] = await claimFences(db, [{ userId, token, holder }], []);
-  if (refused) throw refused;
-}
-
-/** A fence to claim for one user. @internal */
-export interface UserFence extends Fence {
-  readonly userId: string;
-}
-
-/**
- * Takes the summaries lock of every user in `lockUserIds` (in the order
- * given: callers sort, so concurrent lockers never wait in a cycle), then
- * claims every fence, in ONE statement. Returns the refusals; the claims that
- * were accepted commit or roll back with the caller's transaction.
- * @internal
- */
-export async function claimFences(
-  db: Kysely<Database>,
-  fences: readonly UserFence[],
-  lockUserIds: readonly string[],
-): Promise<FencedOutError[]> {
-  if (fences.length === 0 && lockUserIds.length === 0) return [];
-  const claims: FenceClaim[] = fences.map((f) => ({ u: f.userId, t: fenceTokenText(f.token), h: f.holder }));
-  // The locks come first (the insert reads from them); ON CONFLICT then judges the
-  // latest committed token, not the statement's snapshot, so the check is current.
-  const { rows } = await sql<{ user_id: string }>`
-    with lock as (
-      select count(pg_advisory_xact_lock(${lockKey.userSummaries}, hashtext(u.id))) as taken
-      from jsonb_array_elements_text(cast(${JSON.stringify(lockUserIds)} as jsonb)) as u(id)
-    )
-    insert into agg_user_fences as f (user_id, token, holder, updated_at)
-    select c.u, c.t, c.h, now()
-    from jsonb_to_recordset(cast(${JSON.stringify(claims)} as jsonb)) as c(u text, t int8, h text), lock
-    on conflict (user_id) do update
-      set token = excluded.token, holder = excluded.holder, updated_at = excluded.updated_at
-      where f.token < excluded.token or (f.token = excluded.token and f.holder = excluded.holder)
-    returning f.user_id`.execute(db);
-  const claimed = new Set(rows.map((r) => r.user_id));
-  return [
-    ...(
-      await describeRefusals(
-        db,
-        claims.filter((c) => !claimed.has(c.u)),
-      )
-    ).values(),
-  ];
+  const claim: FenceClaim = { u: userId, t: fenceTokenText(token), h: holder };
+  const { refused } = await callReplaceUserDays(db, {
+    lockUsers: [userId],
+    claims: [claim],
+    ranges: [],
+    daysJson: "[]",
+    completions: [],
+  });
+  const [error] = (await describeRefusals(db, refused.has(userId) ? [claim] : [])).values();
+  if (error) throw error;
 }
 
 /** A fence claim as the claiming statements take it: user, token as text, holder. @internal */

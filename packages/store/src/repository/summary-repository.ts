@@ -1,11 +1,11 @@
 import type { DaySummary, SummaryItem, SummaryItemType } from "@agg/core";
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { FencedOutError } from "../fenced-out-error";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database } from "../schema";
 import { toEpochMs, toNumber } from "../timestamp";
-import { lockKey } from "./advisory-lock";
 import { describeRefusals, type Fence, fenceTokenText } from "./fence-repository";
+import { callReplaceUserDays } from "./replace-user-days-call";
 
 /** Options of `replaceDay` / `replaceDays`. */
 export interface ReplaceDaysOptions {
@@ -151,17 +151,13 @@ export async function writeUsersDays(
   const completions = writing.flatMap((w) =>
     w.completes ? [{ b: w.completes.batchId, u: w.userId!, i: w.completes.instance }] : [],
   );
-  const { rows } = await sql<{ out_user_id: string; out_what: "refused" | "completed" }>`
-    select out_user_id, out_what from agg_replace_user_days(
-      cast(${lockKey.userSummaries} as int4),
-      cast(${JSON.stringify(userIds)} as jsonb),
-      cast(${JSON.stringify(claims)} as jsonb),
-      cast(${JSON.stringify(ranges)} as jsonb),
-      cast(${daysPayload(writing.flatMap((w) => w.days))} as jsonb),
-      cast(${JSON.stringify(completions)} as jsonb)
-    )`.execute(db);
-  const refusedIds = new Set(rows.filter((r) => r.out_what === "refused").map((r) => r.out_user_id));
-  const completedIds = new Set(rows.filter((r) => r.out_what === "completed").map((r) => r.out_user_id));
+  const { refused: refusedIds, completed: completedIds } = await callReplaceUserDays(db, {
+    lockUsers: userIds,
+    claims,
+    ranges,
+    daysJson: daysPayload(writing.flatMap((w) => w.days)),
+    completions,
+  });
   const refused = await describeRefusals(
     db,
     claims.filter((c) => refusedIds.has(c.u)),

@@ -10,8 +10,8 @@ import type { Database } from "../schema";
  *   never makes two of them think they hold the same lease.
  * - The lease decides who may start a tenure; the token guards the writes.
  *   Taking a lease raises the token, so a holder whose lease lapsed and was
- *   taken over is refused by `claimFences` (via `replaceDays`' `fence`) even
- *   if it has not noticed yet.
+ *   taken over is refused by its fence (`replaceDays`' `fence`, claimed in
+ *   `agg_replace_user_days`) even if it has not noticed yet.
  * - One statement per call, whatever the number of users: an engine takes,
  *   renews and releases the leases of a whole group of users at once.
  * - Rows are locked in one order (user id, collation "C") by all three
