@@ -88,9 +88,10 @@ export interface AggregationProgress {
   /** The days written by the step that reported this progress. */
   readonly written: readonly DaySummary[];
   /**
-   * Set on the result when a `writer` was given: whether the last write also
-   * recorded the job `done` in its batch's ledger (false: nothing was written,
-   * or the job's row was no longer pending).
+   * Set on the result when the last write was asked to record the job `done`
+   * in its batch's ledger (with a `writer`, and days to write): whether it did
+   * (false: the job's row was no longer pending). Unset, the ledger is still
+   * to be told.
    */
   readonly completed?: boolean;
 }
@@ -119,7 +120,7 @@ export async function aggregateUserDays(
   const byEntity = user.languageMappings.length > 0;
   let heartbeats = 0;
   let days = 0;
-  let completed = false;
+  let completed: boolean | undefined;
   for (let i = 0; i < allDays.length; i += DAYS_PER_WRITE) {
     throwIfCancelled(cancellation);
     const month = allDays.slice(i, i + DAYS_PER_WRITE);
@@ -134,15 +135,20 @@ export async function aggregateUserDays(
     throwIfCancelled(cancellation);
     writer?.assertLeaseHeld();
     const last = i + DAYS_PER_WRITE >= allDays.length;
-    completed = await deps.store.writeDays({
+    const completes =
+      writer && last && written.length > 0
+        ? { batchId: job.batchId, instance: writer.fence.holder }
+        : undefined;
+    const recorded = await deps.store.writeDays({
       days: written,
       ...(writer ? { fence: writer.fence } : {}),
-      ...(writer && last ? { completes: { batchId: job.batchId, instance: writer.fence.holder } } : {}),
+      ...(completes ? { completes } : {}),
     });
+    if (completes) completed = recorded;
     days += written.length;
     onProgress({ days, heartbeats, written });
   }
-  return { days, heartbeats, written: [], ...(writer ? { completed } : {}) };
+  return { days, heartbeats, written: [], ...(completed === undefined ? {} : { completed }) };
 }
 
 function throwIfCancelled(cancellation: Cancellation): void {
