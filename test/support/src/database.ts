@@ -112,23 +112,10 @@ export async function createTestPgliteDir(): Promise<TestPgliteDir> {
  */
 export async function openTestPostgres(opts: { poolSize?: number } = {}): Promise<AggDatabase> {
   const testDb = await createTestDatabase();
-  let store: AggDatabase;
-  try {
-    store = await openDatabase({ url: testDb.url, ...opts });
-  } catch (error) {
-    await testDb.drop();
-    throw error;
-  }
-  let closed: Promise<void> | undefined;
-  return {
-    db: store.db,
-    kind: store.kind,
-    location: store.location,
-    close: () => {
-      closed ??= store.close().finally(() => testDb.drop());
-      return closed;
-    },
-  };
+  return openWithCleanup(
+    () => openDatabase({ url: testDb.url, ...opts }),
+    () => testDb.drop(),
+  );
 }
 
 /**
@@ -137,11 +124,22 @@ export async function openTestPostgres(opts: { poolSize?: number } = {}): Promis
  */
 export async function openTestPglite(): Promise<AggDatabase> {
   const dir = await createTestPgliteDir();
+  return openWithCleanup(
+    () => openDatabase({ dataDir: dir.dataDir }),
+    () => dir.remove(),
+  );
+}
+
+/** Opens a store whose `close()` (once, however often called) also runs `cleanup`; cleans up if opening fails. */
+async function openWithCleanup(
+  open: () => Promise<AggDatabase>,
+  cleanup: () => void | Promise<void>,
+): Promise<AggDatabase> {
   let store: AggDatabase;
   try {
-    store = await openDatabase({ dataDir: dir.dataDir });
+    store = await open();
   } catch (error) {
-    dir.remove();
+    await cleanup();
     throw error;
   }
   let closed: Promise<void> | undefined;
@@ -150,7 +148,7 @@ export async function openTestPglite(): Promise<AggDatabase> {
     kind: store.kind,
     location: store.location,
     close: () => {
-      closed ??= store.close().finally(() => dir.remove());
+      closed ??= store.close().finally(cleanup);
       return closed;
     },
   };
