@@ -190,7 +190,7 @@ export class UserActors {
    * @returns the milliseconds it took.
    */
   warmUp(jobs: number, inspect?: (event: InspectionEvent) => void): Promise<number> {
-    return warmUpUserAggregator(this.machine, { jobs, inFlight: 100, inspect });
+    return warmUpUserAggregator(this.machine, { jobs, inspect });
   }
 
   /** Jobs held by this instance (in an actor's hands or mailbox). */
