@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { DatabaseUnavailableError } from "./database-unavailable-error";
 import { describeDatabaseAddress, parseDatabaseUrl, redactDatabaseUrl } from "./database-url";
+import { ConnectionMutex } from "./dialect/connection-mutex";
 import { DataDirLock } from "./dialect/data-dir-lock";
 import { PGliteDialect } from "./dialect/pglite-dialect";
 import { INT8_OID, parseInt8 } from "./int8";
@@ -16,6 +17,14 @@ export type DatabaseKind = "postgres" | "pglite";
 /** An open database: the Kysely instance, what it runs on, and how to close it. */
 export interface AggDatabase {
   readonly db: Kysely<Database>;
+  /**
+   * The same database on a lane of its own, for the few statements that keep
+   * a process's claims alive (lease renewals): they must not queue behind the
+   * data work that fills `db`'s pool. PostgreSQL: a second, small pool
+   * (`controlPoolSize`; it connects on first use). PGlite: the one session,
+   * taken before ordinary waiters.
+   */
+  readonly control: Kysely<Database>;
   readonly kind: DatabaseKind;
   /** Human name of the place: `host:port/db` or the PGlite directory (never a password). */
   readonly location: string;
@@ -31,6 +40,8 @@ export interface OpenDatabaseOptions {
   readonly dataDir?: string | undefined;
   /** Most connections the `pg` pool opens. Default 10. */
   readonly poolSize?: number | undefined;
+  /** Most connections of the `control` lane's pool (PostgreSQL). Default 2. */
+  readonly controlPoolSize?: number | undefined;
   /** How long to wait for a PostgreSQL connection, in ms. Default 10 000. */
   readonly connectTimeoutMs?: number | undefined;
   /**
@@ -74,18 +85,22 @@ const pgTypes = {
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<AggDatabase> {
   const address = parseDatabaseUrl(url);
   const location = describeDatabaseAddress(address);
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.poolSize ?? 10,
-    ...(options.keepConnections
-      ? { idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 30_000 }
-      : {}),
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    types: pgTypes,
-  });
-  // An idle client whose server went away emits 'error' on the pool; without a
-  // listener that would crash the process. The next query reports the problem.
-  pool.on("error", () => {});
+  const newPool = (max: number) => {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max,
+      ...(options.keepConnections
+        ? { idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 30_000 }
+        : {}),
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      types: pgTypes,
+    });
+    // An idle client whose server went away emits 'error' on the pool; without a
+    // listener that would crash the process. The next query reports the problem.
+    pool.on("error", () => {});
+    return pool;
+  };
+  const pool = newPool(options.poolSize ?? 10);
   try {
     const client = await pool.connect();
     client.release();
@@ -97,13 +112,17 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     );
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const control = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: newPool(options.controlPoolSize ?? 2) }),
+  });
   let closed: Promise<void> | undefined;
   return {
     db,
+    control,
     kind: "postgres",
     location,
     close: () => {
-      closed ??= db.destroy();
+      closed ??= Promise.all([control.destroy(), db.destroy()]).then(() => undefined);
       return closed;
     },
   };
@@ -132,14 +151,22 @@ async function openPglite(dataDir: string): Promise<AggDatabase> {
       cause: error,
     });
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const mutex = new ConnectionMutex();
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite, session: { mutex } }) });
+  const control = new Kysely<Database>({
+    dialect: new PGliteDialect({ pglite, session: { mutex, urgent: true, owned: false } }),
+  });
   let closed: Promise<void> | undefined;
   return {
     db,
+    control,
     kind: "pglite",
     location: dir,
     close: () => {
-      closed ??= db.destroy().finally(() => lock.release());
+      closed ??= control
+        .destroy()
+        .then(() => db.destroy())
+        .finally(() => lock.release());
       return closed;
     },
   };

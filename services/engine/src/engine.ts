@@ -159,7 +159,9 @@ export class Engine {
       });
       const inspect = config.inspect ? inspection.inspect : undefined;
       const userLeases = new UserLeases({
-        db: database.db,
+        // Their own lane: a renewal queued behind the user queries filling the
+        // pool arrived after its lease had expired (seconds, in a full run).
+        db: database.control,
         holder: config.instance,
         ttlMs: config.leaseTtlMs,
         grouping: USER_STORE_GROUPING,

@@ -31,6 +31,10 @@ interface HeldLease extends UserLease {
 }
 
 export interface UserLeasesOptions {
+  /**
+   * Where the leases live: a lane no data work queues on (`AggDatabase.control`),
+   * so a renewal is sent when it is due, however busy the instance is.
+   */
   readonly db: Kysely<Database>;
   /** This instance, as the fence table names it. */
   readonly holder: string;

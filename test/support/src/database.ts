@@ -144,9 +144,7 @@ async function openWithCleanup(
   }
   let closed: Promise<void> | undefined;
   return {
-    db: store.db,
-    kind: store.kind,
-    location: store.location,
+    ...store,
     close: () => {
       closed ??= store.close().finally(cleanup);
       return closed;

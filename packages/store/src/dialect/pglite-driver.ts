@@ -11,8 +11,17 @@ import { ConnectionMutex } from "./connection-mutex";
 
 /** How the PGlite dialect gets its database. */
 export interface PGliteDialectConfig {
-  /** The instance, or a function creating it on first use. The driver owns it: `destroy()` closes it. */
+  /**
+   * The instance, or a function creating it on first use. The driver owns it
+   * (`destroy()` closes it) unless `session` says otherwise.
+   */
   readonly pglite: PGlite | (() => Promise<PGlite>);
+  /**
+   * A second lane onto a session another driver owns: several Kysely
+   * instances over one PGlite share its mutex, and `destroy()` leaves the
+   * PGlite open. `urgent` lanes get the session before ordinary waiters.
+   */
+  readonly session?: { readonly mutex: ConnectionMutex; readonly urgent?: boolean; readonly owned?: false };
 }
 
 /**
@@ -23,12 +32,17 @@ export interface PGliteDialectConfig {
  */
 export class PGliteDriver implements Driver {
   readonly #config: PGliteDialectConfig;
-  readonly #mutex = new ConnectionMutex();
+  readonly #mutex: ConnectionMutex;
+  readonly #urgent: boolean;
+  readonly #owned: boolean;
   #connection: PGliteConnection | undefined;
   #pglite: PGlite | undefined;
 
   constructor(config: PGliteDialectConfig) {
     this.#config = config;
+    this.#mutex = config.session?.mutex ?? new ConnectionMutex();
+    this.#urgent = config.session?.urgent === true;
+    this.#owned = config.session?.owned !== false;
   }
 
   async init(): Promise<void> {
@@ -39,7 +53,7 @@ export class PGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    await this.#mutex.lock();
+    await this.#mutex.lock(this.#urgent);
     if (!this.#connection) {
       this.#mutex.unlock();
       throw new Error("the PGlite driver has been destroyed");
@@ -87,7 +101,7 @@ export class PGliteDriver implements Driver {
     const pglite = this.#pglite;
     this.#pglite = undefined;
     this.#connection = undefined;
-    if (pglite && !pglite.closed) {
+    if (pglite && this.#owned && !pglite.closed) {
       // Wait for whoever holds the session, so close never cuts a transaction short.
       await this.#mutex.lock();
       try {
