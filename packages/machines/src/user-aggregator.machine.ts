@@ -24,6 +24,13 @@ export interface UserAggregatorInput {
   readonly passivateAfterMs: number;
   /** How long one job may take (planning + aggregating), and how long reporting its outcome may take. */
   readonly jobTimeoutMs: number;
+  /**
+   * Jobs the actor starts with, as if each had been received (`JOB_RECEIVED`):
+   * a new actor begins its first job at once, without an event per job. Jobs
+   * for another user, and repeats of a job id, are left out as the event's
+   * guard would.
+   */
+  readonly jobs?: readonly UserJob[];
 }
 
 /** The injected planner's verdict on a job. */
@@ -72,16 +79,32 @@ export interface JobReceivedEvent {
   readonly job: UserJob;
 }
 
-/** Sent by `aggregateDays` after each day it wrote (atomically). */
+/**
+ * Sent by `aggregateDays` for each day it wrote (atomically), except the days
+ * of its last write, which `AGGREGATION_FINISHED` carries.
+ */
 export interface DayPersistedEvent {
   readonly type: "DAY_PERSISTED";
   readonly day: LocalDay;
   readonly heartbeats: number;
 }
 
-/** Sent by `aggregateDays` when every planned day is written. */
+/**
+ * Sent by `aggregateDays` when every planned day is written. It carries the
+ * days of the last write (a nightly job's only write: one event instead of two).
+ */
 export interface AggregationFinishedEvent {
   readonly type: "AGGREGATION_FINISHED";
+  /** Days the last write wrote, not announced by `DAY_PERSISTED`. */
+  readonly days?: number;
+  /** Heartbeats those days summarise. */
+  readonly heartbeats?: number;
+  /**
+   * True when the last write also recorded the job `done` in its batch's
+   * ledger: the outcome is durable already, so what is left is telling
+   * (`announceOutcome`), not a step that can fail or take time.
+   */
+  readonly outcomeRecorded?: boolean;
 }
 
 /** Sent by `aggregateDays` when it gave up. */
@@ -147,6 +170,11 @@ export type UserAggregatorSnapshot = SnapshotFrom<typeof userAggregatorMachine>;
  * (passivation, `CANCEL`, a failed report). Wakapi #754 closed a shared job
  * channel from every worker; here no transition but one can close it.
  *
+ * A job's outcome is reported (`reportingOutcome`, which waits for the
+ * ledger) unless the job's last write already recorded it: then the actor
+ * only announces it (`announceOutcome`) and goes back to `idle`. A nightly
+ * job thus costs two events (its plan, its finish) and two invoked actors.
+ *
  * The engine supplies the I/O:
  *
  * @example
@@ -154,11 +182,14 @@ export type UserAggregatorSnapshot = SnapshotFrom<typeof userAggregatorMachine>;
  * const actor = createActor(
  *   userAggregatorMachine.provide({
  *     actors: { planJob, aggregateDays, reportOutcome },
- *     actions: { closeJobChannel: (_, { currentJob, queuedJobs }) => handBack(currentJob, queuedJobs) },
+ *     actions: {
+ *       closeJobChannel: (_, { currentJob, queuedJobs }) => handBack(currentJob, queuedJobs),
+ *       announceOutcome: (_, outcome) => ackAndTell(outcome),
+ *     },
  *   }),
- *   { input: { userId: "alice", passivateAfterMs: 30_000, jobTimeoutMs: 600_000 } },
+ *   { input: { userId: "alice", passivateAfterMs: 30_000, jobTimeoutMs: 600_000, jobs: [job] } },
  * ).start();
- * actor.send({ type: "JOB_RECEIVED", job });
+ * actor.send({ type: "JOB_RECEIVED", job: nextJob });
  * ```
  */
 export const userAggregatorMachine = setup({
@@ -188,6 +219,10 @@ export const userAggregatorMachine = setup({
     closeJobChannel: (_, _params: CloseJobChannelParams) => {
       throw new NotProvidedError("action", "closeJobChannel");
     },
+    /** Acks the job and tells its batch an outcome the ledger already holds; must not throw. */
+    announceOutcome: (_, _params: ReportOutcomeInput) => {
+      throw new NotProvidedError("action", "announceOutcome");
+    },
     enqueueJob: assign(({ context }, params: { job: UserJob }) => ({
       queue: [...context.queue, params.job],
     })),
@@ -206,6 +241,10 @@ export const userAggregatorMachine = setup({
     })),
     recordDayPersisted: assign(({ context }, params: { heartbeats: number }) => ({
       daysDone: context.daysDone + 1,
+      heartbeatsRead: context.heartbeatsRead + params.heartbeats,
+    })),
+    recordLastWrite: assign(({ context }, params: { days: number; heartbeats: number }) => ({
+      daysDone: context.daysDone + params.days,
       heartbeatsRead: context.heartbeatsRead + params.heartbeats,
     })),
     decideOutcome: assign(({ context }, params: PendingOutcome) => ({
@@ -229,6 +268,7 @@ export const userAggregatorMachine = setup({
       !context.queue.some((queued) => queued.jobId === params.job.jobId),
     hasQueuedJob: ({ context }) => context.queue.length > 0,
     planIs: (_, params: { plan: JobPlan; kind: JobPlan["kind"] }) => params.plan.kind === params.kind,
+    outcomeRecorded: (_, params: { recorded: boolean | undefined }) => params.recorded === true,
   },
   delays: {
     passivateAfter: ({ context }) => context.passivateAfterMs,
@@ -241,7 +281,7 @@ export const userAggregatorMachine = setup({
     passivateAfterMs: input.passivateAfterMs,
     jobTimeoutMs: input.jobTimeoutMs,
     currentJob: null,
-    queue: [],
+    queue: startingJobs(input),
     range: null,
     daysDone: 0,
     daysTotal: 0,
@@ -360,10 +400,43 @@ export const userAggregatorMachine = setup({
                 params: ({ event }) => ({ heartbeats: event.heartbeats }),
               },
             },
-            AGGREGATION_FINISHED: {
-              target: "#userAggregator.reportingOutcome",
-              actions: { type: "decideOutcome", params: { outcome: "done" } },
-            },
+            AGGREGATION_FINISHED: [
+              {
+                // The last write recorded the outcome: announce it and take the next job.
+                guard: {
+                  type: "outcomeRecorded",
+                  params: ({ event }) => ({ recorded: event.outcomeRecorded }),
+                },
+                target: "#userAggregator.idle",
+                actions: [
+                  {
+                    type: "recordLastWrite",
+                    params: ({ event }) => ({ days: event.days ?? 0, heartbeats: event.heartbeats ?? 0 }),
+                  },
+                  { type: "decideOutcome", params: { outcome: "done" } },
+                  {
+                    type: "announceOutcome",
+                    params: ({ context }) => ({
+                      job: context.currentJob!,
+                      outcome: "done",
+                      daysWritten: context.daysDone,
+                      heartbeatsRead: context.heartbeatsRead,
+                    }),
+                  },
+                  "finishJob",
+                ],
+              },
+              {
+                target: "#userAggregator.reportingOutcome",
+                actions: [
+                  {
+                    type: "recordLastWrite",
+                    params: ({ event }) => ({ days: event.days ?? 0, heartbeats: event.heartbeats ?? 0 }),
+                  },
+                  { type: "decideOutcome", params: { outcome: "done" } },
+                ],
+              },
+            ],
             AGGREGATION_FAILED: {
               target: "#userAggregator.reportingOutcome",
               actions: {
@@ -433,6 +506,15 @@ export const userAggregatorMachine = setup({
     jobsFinished: context.jobsFinished,
   }),
 });
+
+/** The jobs of `input.jobs` that `isNewJobForThisUser` would have queued, in order. */
+function startingJobs(input: UserAggregatorInput): UserJob[] {
+  const queue: UserJob[] = [];
+  for (const job of input.jobs ?? []) {
+    if (job.userId === input.userId && !queue.some((q) => q.jobId === job.jobId)) queue.push(job);
+  }
+  return queue;
+}
 
 /** A one-line reason for an error of any shape (invokes reject with anything). */
 function describeError(error: unknown): string {

@@ -37,6 +37,7 @@ function modelEvents(snapshot: UserAggregatorSnapshot): UserAggregatorEvent[] {
   const events: unknown[] = [
     { type: "DAY_PERSISTED", day: "2025-02-01", heartbeats: 3 },
     { type: "AGGREGATION_FINISHED" },
+    { type: "AGGREGATION_FINISHED", days: 1, heartbeats: 4, outcomeRecorded: true },
     { type: "AGGREGATION_FAILED", error: "disk full" },
     { type: "CANCEL", reason: "shutdown" },
     { type: "xstate.done.actor.planJob", actorId: "planJob", output: { kind: "no-heartbeats" } },
@@ -212,6 +213,15 @@ describe("userAggregatorMachine, every simple path (model-based)", () => {
     ]) {
       expect(eventTypes, type).toContain(type);
     }
+    // The finish whose outcome the last write recorded skips reportingOutcome.
+    const recordedFinishes = paths.flatMap((path) =>
+      path.steps.filter(
+        (step) =>
+          step.event.type === "AGGREGATION_FINISHED" &&
+          (step.event as { outcomeRecorded?: boolean }).outcomeRecorded === true,
+      ),
+    );
+    expect(recordedFinishes.map((step) => step.state.value)).toContain("idle");
     expect(closingPaths.length).toBeGreaterThan(100);
   });
 

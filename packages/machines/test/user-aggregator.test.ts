@@ -46,6 +46,62 @@ describe("userAggregatorMachine", () => {
     expect(h.closeCalls).toEqual([]);
   });
 
+  test("a job whose last write recorded its outcome announces it and goes back to idle, with no report step", async () => {
+    const h = createUserAggregatorHarness();
+    h.actor.start();
+    h.actor.send({ type: "JOB_RECEIVED", job: job("j1") });
+    h.actor.send({ type: "JOB_RECEIVED", job: job("j2") });
+    await h.resolvePlan(days);
+    h.sendFromAggregation({ type: "DAY_PERSISTED", day: "2025-02-01", heartbeats: 10 });
+    // The last write's day travels with the finish.
+    h.sendFromAggregation({ type: "AGGREGATION_FINISHED", days: 1, heartbeats: 5, outcomeRecorded: true });
+
+    expect(h.state.report).toBeNull(); // reportOutcome never ran
+    expect(h.state.aggregation?.aborted).toBe(true);
+    expect(h.reports).toEqual([{ job: job("j1"), outcome: "done", daysWritten: 2, heartbeatsRead: 15 }]);
+    expect(h.log).toEqual([
+      "plan:j1",
+      "aggregate:j1",
+      "report:j1:done",
+      "reported:j1",
+      "abort:j1",
+      "plan:j2",
+    ]);
+    // Straight on to the next job, through idle.
+    expect(h.actor.getSnapshot().value).toEqual({ processingJob: "planning" });
+    expect(h.actor.getSnapshot().context).toMatchObject({
+      currentJob: job("j2"),
+      queue: [],
+      jobsFinished: 1,
+      daysDone: 0,
+      outcome: null,
+    });
+    expect(h.closeCalls).toEqual([]);
+  });
+
+  test("AGGREGATION_FINISHED without a recorded outcome still reports it, counting the last write's days", async () => {
+    const h = createUserAggregatorHarness();
+    h.actor.start();
+    h.actor.send({ type: "JOB_RECEIVED", job: job("j1") });
+    await h.resolvePlan(days);
+    h.sendFromAggregation({ type: "AGGREGATION_FINISHED", days: 2, heartbeats: 7, outcomeRecorded: false });
+    expect(h.actor.getSnapshot().value).toBe("reportingOutcome");
+    expect(h.reports).toEqual([{ job: job("j1"), outcome: "done", daysWritten: 2, heartbeatsRead: 7 }]);
+  });
+
+  test("an actor started with jobs in its input begins the first at once, as if each had been received", async () => {
+    const h = createUserAggregatorHarness({
+      ...defaultInput,
+      jobs: [job("j1"), job("j1"), job("x", { userId: "bob" }), job("j2")],
+    });
+    h.actor.start();
+    expect(h.actor.getSnapshot().value).toEqual({ processingJob: "planning" });
+    expect(h.actor.getSnapshot().context.currentJob).toEqual(job("j1"));
+    // The repeated id and bob's job are left out, as JOB_RECEIVED's guard would.
+    expect(h.actor.getSnapshot().context.queue).toEqual([job("j2")]);
+    expect(h.log).toEqual(["plan:j1"]);
+  });
+
   test.each([
     [{ kind: "no-heartbeats" } as JobPlan, "skipped", "no-heartbeats"],
     [{ kind: "up-to-date" } as JobPlan, "done", "up-to-date"],

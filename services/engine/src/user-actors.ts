@@ -1,4 +1,4 @@
-import type { UserSettings } from "@agg/core";
+import type { DaySummary, UserSettings } from "@agg/core";
 import {
   type AggregateDaysInput,
   type CloseJobChannelParams,
@@ -106,6 +106,9 @@ export class UserActors {
           const cancellation = { cancelled: false };
           const settings = this.settingsByJob.get(input.job.jobId);
           const writer = this.writerFor(input.job.userId);
+          // The days of a write are announced when the next write is done, so
+          // the last write's days travel with AGGREGATION_FINISHED.
+          let unannounced: readonly DaySummary[] = [];
           aggregateUserDays(
             work,
             input.job,
@@ -121,16 +124,23 @@ export class UserActors {
                 },
                 "days written",
               );
-              for (const day of p.written)
+              for (const day of unannounced)
                 sendBack({ type: "DAY_PERSISTED", day: day.day, heartbeats: day.numHeartbeats });
+              unannounced = p.written;
             },
             cancellation,
             writer,
           ).then(
             (result) => {
-              if (result.completed !== undefined)
-                this.recordedWithWrite.set(input.job.jobId, result.completed);
-              sendBack({ type: "AGGREGATION_FINISHED" });
+              if (result.completed === false) this.recordedWithWrite.set(input.job.jobId, false);
+              let heartbeats = 0;
+              for (const day of unannounced) heartbeats += day.numHeartbeats;
+              sendBack({
+                type: "AGGREGATION_FINISHED",
+                days: unannounced.length,
+                heartbeats,
+                outcomeRecorded: result.completed === true,
+              });
             },
             (error) => {
               if (cancellation.cancelled) return;
@@ -152,16 +162,20 @@ export class UserActors {
           this.settingsByJob.delete(input.job.jobId);
           const recordedWithWrite = this.recordedWithWrite.get(input.job.jobId);
           this.recordedWithWrite.delete(input.job.jobId);
-          const receivedAt = this.held.receivedAt(input.job.jobId);
-          await opts.reportOutcome(
-            input,
-            receivedAt === undefined ? undefined : (Date.now() - receivedAt) / 1000,
-            recordedWithWrite,
-          );
+          await opts.reportOutcome(input, this.secondsSinceReceived(input.job.jobId), recordedWithWrite);
           this.settle(input.job.jobId, "ack");
         }),
       },
       actions: {
+        announceOutcome: (_, params: ReportOutcomeInput) => {
+          // The job's last write recorded it `done`: the sink has no I/O left to
+          // wait for (it counts, logs and queues the coordinator's report).
+          this.settingsByJob.delete(params.job.jobId);
+          opts.reportOutcome(params, this.secondsSinceReceived(params.job.jobId), true).catch((err) => {
+            log.error({ err, userId: params.job.userId }, "could not announce a recorded outcome");
+          });
+          this.settle(params.job.jobId, "ack");
+        },
         closeJobChannel: (_, params: CloseJobChannelParams) => {
           // The only place a user's channel closes: unfinished jobs go back to
           // JetStream for another actor (here or on another instance).
@@ -247,14 +261,19 @@ export class UserActors {
       return;
     }
     entry.lease = lease;
-    entry.actor = this.spawn(userId, lease);
-    for (const job of entry.waiting.splice(0)) entry.actor.send({ type: "JOB_RECEIVED", job });
+    // The actor starts with the jobs that waited for it (no event each).
+    entry.actor = this.spawn(userId, lease, entry.waiting.splice(0));
   }
 
-  private spawn(userId: string, lease: UserLease): UserActor {
+  private spawn(userId: string, lease: UserLease, jobs: readonly UserJob[]): UserActor {
     const actor = createActor(this.machine, {
       id: `user:${userId}`,
-      input: { userId, passivateAfterMs: this.opts.passivateAfterMs, jobTimeoutMs: this.opts.jobTimeoutMs },
+      input: {
+        userId,
+        passivateAfterMs: this.opts.passivateAfterMs,
+        jobTimeoutMs: this.opts.jobTimeoutMs,
+        jobs,
+      },
       ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}),
     });
     const ended = () => {
@@ -271,6 +290,11 @@ export class UserActors {
     });
     actor.start();
     return actor;
+  }
+
+  private secondsSinceReceived(jobId: string): number | undefined {
+    const receivedAt = this.held.receivedAt(jobId);
+    return receivedAt === undefined ? undefined : (Date.now() - receivedAt) / 1000;
   }
 
   private onLeaseLost(userId: string): void {

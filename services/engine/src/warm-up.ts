@@ -57,8 +57,8 @@ export async function warmUpUserAggregator(
         let stopped = false;
         void Promise.resolve().then(() => {
           if (stopped) return;
-          sendBack({ type: "DAY_PERSISTED", day: WARM_UP_DAY, heartbeats: 1 });
-          sendBack({ type: "AGGREGATION_FINISHED" });
+          // As a job whose one write recorded its outcome (a nightly job) ends.
+          sendBack({ type: "AGGREGATION_FINISHED", days: 1, heartbeats: 1, outcomeRecorded: true });
         });
         return () => {
           stopped = true;
@@ -66,12 +66,18 @@ export async function warmUpUserAggregator(
       }),
       reportOutcome: fromPromise<void, ReportOutcomeInput>(async () => undefined),
     },
-    actions: { closeJobChannel: () => undefined },
+    actions: { closeJobChannel: () => undefined, announceOutcome: () => undefined },
   });
   const runOne = (n: number) =>
     new Promise<void>((resolve) => {
       const userId = `warm-up-${n}`;
-      const input: UserAggregatorInput = { userId, passivateAfterMs: 0, jobTimeoutMs: 60_000 };
+      // As the engine starts an actor: with its first job in its input.
+      const input: UserAggregatorInput = {
+        userId,
+        passivateAfterMs: 0,
+        jobTimeoutMs: 60_000,
+        jobs: [{ jobId: `warm-up-${n}`, batchId: "warm-up", userId, mode: "missing" }],
+      };
       const actor = createActor(warm, {
         id: `user:${userId}`,
         input,
@@ -79,10 +85,6 @@ export async function warmUpUserAggregator(
       });
       actor.subscribe({ complete: () => resolve(), error: () => resolve() });
       actor.start();
-      actor.send({
-        type: "JOB_RECEIVED",
-        job: { jobId: `warm-up-${n}`, batchId: "warm-up", userId, mode: "missing" },
-      });
     });
   for (let done = 0; done < options.jobs; done += inFlight) {
     const count = Math.min(inFlight, options.jobs - done);

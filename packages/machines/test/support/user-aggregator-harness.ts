@@ -106,6 +106,11 @@ export function createUserAggregatorHarness(input: UserAggregatorInput = default
         log.push(`close:${params.reason}`);
         closeCalls.push(params);
       },
+      announceOutcome: (_, params) => {
+        // An outcome the last write recorded: reported and done in one step.
+        log.push(`report:${params.job.jobId}:${params.outcome}`, `reported:${params.job.jobId}`);
+        reports.push(params);
+      },
     },
   });
   const actor = createActor(machine, { input, clock });
