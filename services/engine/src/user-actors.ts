@@ -21,7 +21,7 @@ import {
 } from "xstate";
 import { HeldMessages } from "./held-messages";
 import type { UserLease, UserLeases } from "./user-leases";
-import { aggregateUserDays, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
+import { aggregateUserDays, jobPlanOf, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
 import { warmUpUserAggregator } from "./warm-up";
 
 /** Thrown by a write when this instance can no longer trust its lease on the user. */
@@ -99,8 +99,7 @@ export class UserActors {
         planJob: fromPromise<JobPlan, PlanJobInput>(async ({ input }) => {
           const plan = await planUserJob(work, input.job);
           if (plan.settings) this.settingsByJob.set(input.job.jobId, plan.settings);
-          const { settings: _settings, ...verdict } = plan;
-          return verdict as JobPlan;
+          return jobPlanOf(plan);
         }),
         aggregateDays: fromCallback<EventObject, AggregateDaysInput>(({ input, sendBack }) => {
           const cancellation = { cancelled: false };

@@ -8,7 +8,7 @@ import {
   summarizeDurations,
   type UserSettings,
 } from "@agg/core";
-import type { UserJob } from "@agg/machines";
+import type { JobPlan, UserJob } from "@agg/machines";
 import { loadUserSettings, type UserPlanInputs } from "@agg/store";
 import type { UserStore } from "./user-store";
 
@@ -55,6 +55,15 @@ export function planFromInputs(inputs: UserPlanInputs | null, request: PlanReque
     firstHeartbeatTime: inputs.firstHeartbeatTime,
   });
   return { ...plan, settings };
+}
+
+/**
+ * The machine's view of a plan: its verdict without the settings. Built as a
+ * fresh literal of one shape per kind (not by rest-spreading the plan), so the
+ * warm-up's plans and the real ones look alike to V8 (see `warm-up.ts`).
+ */
+export function jobPlanOf(plan: UserPlan): JobPlan {
+  return plan.kind === "days" ? { kind: "days", days: plan.days, range: plan.range } : { kind: plan.kind };
 }
 
 /**

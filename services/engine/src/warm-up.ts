@@ -4,9 +4,12 @@ import type {
   PlanJobInput,
   ReportOutcomeInput,
   UserAggregatorInput,
+  UserJob,
   userAggregatorMachine,
 } from "@agg/machines";
 import { createActor, type EventObject, fromCallback, fromPromise, type InspectionEvent } from "xstate";
+import { jobsOf } from "./job-queue";
+import { jobPlanOf, type UserPlan } from "./user-work";
 
 /** Options of {@link warmUpUserAggregator}. */
 export interface WarmUpOptions {
@@ -24,11 +27,19 @@ export interface WarmUpOptions {
 
 const WARM_UP_DAY = "2000-01-01";
 
+/** Every tenth job is up to date (the report step), the others have days: one, or a month. */
+function planOf(job: UserJob): UserPlan {
+  if (job.jobId.endsWith("0")) return { kind: "up-to-date" };
+  const days = job.mode === "missing" ? 1 : 30;
+  return { kind: "days", days, range: { from: WARM_UP_DAY, to: WARM_UP_DAY } };
+}
+
 /**
  * Runs `jobs` made-up jobs through the user aggregator in memory, before the
- * engine takes real work: planning (every tenth job "up to date"), a day
- * persisted, the outcome reported, passivation, the channel closed. No I/O:
- * the machine's I/O actors are replaced by ones that answer at once.
+ * engine takes real work: planning (every tenth job "up to date", reported;
+ * the others one day or a month, their outcome recorded by the last write and
+ * announced), passivation, the channel closed. No I/O: the machine's I/O
+ * actors are replaced by ones that answer at once.
  *
  * Why: V8 optimises XState's interpreter only once it has run hot, and
  * re-optimises it as the feedback changes. Without this, the first batch
@@ -37,6 +48,14 @@ const WARM_UP_DAY = "2000-01-01";
  * on 2 cores, and a first nightly run 10 to 15 % slower than the next ones);
  * see BENCHMARKS.md. The machine given should be the engine's own (its
  * `provide`d form), so the same code is warmed.
+ *
+ * The warm-up should look like real work to V8: optimised code that meets
+ * objects of other hidden classes is thrown away ("wrong map" in
+ * `--trace-deopt`). So jobs are made by `jobsOf`, plans by `jobPlanOf`, and
+ * both a nightly run's and a full run's shapes are run. It does not remove
+ * every recompilation: `--trace-opt` still shows the interpreter's hottest
+ * functions invalidated during the first batch ("code dependencies") and
+ * compiled again in the next one (BENCHMARKS.md, stop 12).
  *
  * @returns the milliseconds it took.
  */
@@ -48,16 +67,16 @@ export async function warmUpUserAggregator(
   const inFlight = Math.max(1, options.inFlight ?? 100);
   const warm = machine.provide({
     actors: {
-      planJob: fromPromise<JobPlan, PlanJobInput>(async ({ input }) =>
-        input.job.jobId.endsWith("0")
-          ? { kind: "up-to-date" }
-          : { kind: "days", days: 1, range: { from: WARM_UP_DAY, to: WARM_UP_DAY } },
-      ),
-      aggregateDays: fromCallback<EventObject, AggregateDaysInput>(({ sendBack }) => {
+      planJob: fromPromise<JobPlan, PlanJobInput>(async ({ input }) => jobPlanOf(planOf(input.job))),
+      aggregateDays: fromCallback<EventObject, AggregateDaysInput>(({ input, sendBack }) => {
         let stopped = false;
         void Promise.resolve().then(() => {
           if (stopped) return;
-          // As a job whose one write recorded its outcome (a nightly job) ends.
+          // As the engine's writer ends: the days of earlier writes one event
+          // each, the last write's days on the finish, its outcome recorded.
+          const earlier = input.job.jobId.endsWith("5") ? 2 : 0;
+          for (let i = 0; i < earlier; i++)
+            sendBack({ type: "DAY_PERSISTED", day: WARM_UP_DAY, heartbeats: 1 });
           sendBack({ type: "AGGREGATION_FINISHED", days: 1, heartbeats: 1, outcomeRecorded: true });
         });
         return () => {
@@ -71,12 +90,21 @@ export async function warmUpUserAggregator(
   const runOne = (n: number) =>
     new Promise<void>((resolve) => {
       const userId = `warm-up-${n}`;
+      // Jobs made the way received ones are (`jobsOf`): a nightly run's
+      // (`missing`) and a full run's (`regenerate` up to a day), alternately.
+      const [job] = jobsOf({
+        batchId: "warm-up",
+        mode: n % 2 === 0 ? "missing" : "regenerate",
+        from: undefined,
+        to: n % 2 === 0 ? undefined : WARM_UP_DAY,
+        users: [userId],
+      });
       // As the engine starts an actor: with its first job in its input.
       const input: UserAggregatorInput = {
         userId,
         passivateAfterMs: 0,
         jobTimeoutMs: 60_000,
-        jobs: [{ jobId: `warm-up-${n}`, batchId: "warm-up", userId, mode: "missing" }],
+        jobs: [job!],
       };
       const actor = createActor(warm, {
         id: `user:${userId}`,
