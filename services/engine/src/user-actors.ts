@@ -87,8 +87,12 @@ export class UserActors {
   private readonly held = new HeldMessages<JsMsg>();
   /** Plans carry the settings they were made with; the aggregation reuses them. */
   private readonly settingsByJob = new Map<string, UserSettings>();
-  /** Jobs whose last write also recorded their outcome (see `OutcomeSink`), until reported. */
-  private readonly recordedWithWrite = new Map<string, boolean>();
+  /**
+   * Jobs whose last write found their ledger row no longer pending (see
+   * `OutcomeSink`), until reported. (A write that recorded the outcome says
+   * so on `AGGREGATION_FINISHED`, and the outcome is only announced.)
+   */
+  private readonly noLongerPending = new Set<string>();
   private readonly keepAlive: NodeJS.Timeout;
   private readonly machine;
 
@@ -131,7 +135,7 @@ export class UserActors {
             writer,
           ).then(
             (result) => {
-              if (result.completed === false) this.recordedWithWrite.set(input.job.jobId, false);
+              if (result.completed === false) this.noLongerPending.add(input.job.jobId);
               let heartbeats = 0;
               for (const day of unannounced) heartbeats += day.numHeartbeats;
               sendBack({
@@ -159,8 +163,7 @@ export class UserActors {
         }),
         reportOutcome: fromPromise<void, ReportOutcomeInput>(async ({ input }) => {
           this.settingsByJob.delete(input.job.jobId);
-          const recordedWithWrite = this.recordedWithWrite.get(input.job.jobId);
-          this.recordedWithWrite.delete(input.job.jobId);
+          const recordedWithWrite = this.noLongerPending.delete(input.job.jobId) ? false : undefined;
           await opts.reportOutcome(input, this.secondsSinceReceived(input.job.jobId), recordedWithWrite);
           this.settle(input.job.jobId, "ack");
         }),
@@ -181,7 +184,7 @@ export class UserActors {
           const unfinished = [...(params.currentJob ? [params.currentJob] : []), ...params.queuedJobs];
           for (const job of unfinished) {
             this.settingsByJob.delete(job.jobId);
-            this.recordedWithWrite.delete(job.jobId);
+            this.noLongerPending.delete(job.jobId);
             this.settle(job.jobId, "nak");
           }
           log.debug(

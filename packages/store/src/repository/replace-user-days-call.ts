@@ -1,13 +1,14 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../schema";
 import { lockKey } from "./advisory-lock";
+import type { FenceClaim } from "./fence-repository";
 
 /** What one call of `agg_replace_user_days` takes (see its migration module for the semantics). */
 export interface ReplaceUserDaysArgs {
   /** Users whose summaries lock to take, in order (callers sort). */
   readonly lockUsers: readonly string[];
-  /** Fences to claim: user, token as text, holder. */
-  readonly claims: readonly { readonly u: string; readonly t: string; readonly h: string }[];
+  /** Fences to claim. */
+  readonly claims: readonly FenceClaim[];
   /** `[from, to)` ranges of summaries to delete, epoch ms. */
   readonly ranges: readonly { readonly u: string; readonly from: number; readonly to: number }[];
   /** The days to insert, as `jsonb` text (`[{u, f, t, n, i}]`). */
