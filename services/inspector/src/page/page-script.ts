@@ -350,7 +350,7 @@ export const pageScript = String.raw`
       meta.appendChild(el("span", "n-skipped", "skipped " + fmtInt(c.skipped)));
       meta.appendChild(el("span", "", "coordinated by " + a.instance));
       row.appendChild(meta);
-      row.addEventListener("click", function () { select(a.instance, a.id); });
+      onSelect(row, a.instance, a.id);
       row.style.cursor = "pointer";
       box.appendChild(row);
     });
@@ -513,7 +513,7 @@ export const pageScript = String.raw`
     if (!resting && S.changedAt[k] && Date.now() - S.changedAt[k] < 600) node.classList.add("changed");
     node.dataset.key = k;
     node.dataset.state = a.state;
-    node.addEventListener("click", function () { select(a.instance, a.id); });
+    onSelect(node, a.instance, a.id);
   }
 
   function coordinatorCard(a) {
@@ -560,6 +560,15 @@ export const pageScript = String.raw`
     t.appendChild(el("span", "tile-meta", meta.join(" · ") || "\u00a0"));
     decorate(t, a);
     return t;
+  }
+
+  // The page redraws while a batch runs, replacing every tile: a press and its
+  // release can land on two generations of the same tile, and the browser then
+  // sends no click to either (a lost click under load). So a press of the
+  // primary button selects; "click" still serves the keyboard (Enter, Space).
+  function onSelect(node, instance, id) {
+    node.addEventListener("pointerdown", function (e) { if (e.button === 0) select(instance, id); });
+    node.addEventListener("click", function (e) { if (e.detail === 0) select(instance, id); });
   }
 
   // ---------- drawer: one actor ----------
