@@ -40,7 +40,8 @@ interface Entry {
  */
 export class Coordinators {
   private readonly entries = new Map<string, Entry>();
-  private readonly machine;
+  /** The coordinator machine with this instance's actions (the warm-up runs it too). */
+  readonly machine;
 
   constructor(private readonly opts: CoordinatorsOptions) {
     this.machine = batchCoordinatorMachine.provide({

@@ -235,7 +235,7 @@ export class Engine {
         });
         log.info({ url: engine.healthServer.url }, "serving /healthz and /metrics");
       }
-      if (config.warmUpJobs > 0) await warmUp(users, config, log);
+      if (config.warmUpJobs > 0) await warmUp(users, coordinators, config, log);
       await engine.listen();
       log.info(
         {
@@ -729,11 +729,17 @@ export type { BatchEvent, UserOutcome };
 const WARM_UP_LIMIT_MS = 15_000;
 
 /**
- * Warms the user machine up before the first job (see `warmUpUserAggregator`).
+ * Warms the user and coordinator machines up before the first job (see
+ * `warmUpUserAggregator`).
  * Its inspection events go to a publisher of their own that publishes nothing:
  * the same code runs, and the inspector never sees a made-up actor.
  */
-async function warmUp(users: UserActors, config: EngineConfig, log: Logger): Promise<void> {
+async function warmUp(
+  users: UserActors,
+  coordinators: Coordinators,
+  config: EngineConfig,
+  log: Logger,
+): Promise<void> {
   const sink = config.inspect
     ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
     : undefined;
@@ -742,7 +748,10 @@ async function warmUp(users: UserActors, config: EngineConfig, log: Logger): Pro
     timer = setTimeout(() => resolve("gave up"), WARM_UP_LIMIT_MS);
   });
   try {
-    const ms = await Promise.race([users.warmUp(config.warmUpJobs, sink?.inspect), gaveUp]);
+    const ms = await Promise.race([
+      users.warmUp(config.warmUpJobs, sink?.inspect, coordinators.machine),
+      gaveUp,
+    ]);
     if (ms === "gave up")
       log.warn(
         { jobs: config.warmUpJobs },

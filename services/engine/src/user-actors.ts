@@ -1,6 +1,7 @@
 import type { DaySummary, UserSettings } from "@agg/core";
 import {
   type AggregateDaysInput,
+  type batchCoordinatorMachine,
   type CloseJobChannelParams,
   type JobPlan,
   type PlanJobInput,
@@ -202,11 +203,16 @@ export class UserActors {
 
   /**
    * Runs `jobs` made-up jobs through this instance's own machine, in memory
-   * (see `warmUpUserAggregator`); `inspect` must be a sink that publishes nowhere.
+   * (see `warmUpUserAggregator`), in made-up batches of `coordinator` when it
+   * is given; `inspect` must be a sink that publishes nowhere.
    * @returns the milliseconds it took.
    */
-  warmUp(jobs: number, inspect?: (event: InspectionEvent) => void): Promise<number> {
-    return warmUpUserAggregator(this.machine, { jobs, inspect });
+  warmUp(
+    jobs: number,
+    inspect?: (event: InspectionEvent) => void,
+    coordinator?: typeof batchCoordinatorMachine,
+  ): Promise<number> {
+    return warmUpUserAggregator(this.machine, { jobs, inspect, coordinator });
   }
 
   /** Jobs held by this instance (in an actor's hands or mailbox). */

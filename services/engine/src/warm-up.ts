@@ -1,7 +1,10 @@
 import type {
   AggregateDaysInput,
+  BatchStatus,
+  batchCoordinatorMachine,
   JobPlan,
   PlanJobInput,
+  ReportedUser,
   ReportOutcomeInput,
   UserAggregatorInput,
   UserJob,
@@ -17,6 +20,13 @@ export interface WarmUpOptions {
   readonly jobs: number;
   /** Actors alive at once (as many as a batch keeps in flight). */
   readonly inFlight?: number;
+  /**
+   * The engine's batch coordinator machine (its `provide`d form). When given,
+   * each round of `inFlight` jobs is a made-up batch: a coordinator covers its
+   * users, counts their outcomes (reported in groups, as report messages
+   * carry them) and ends in its final state.
+   */
+  readonly coordinator?: typeof batchCoordinatorMachine;
   /**
    * An inspection sink like the real one but publishing nowhere, so the
    * inspection code paths warm up too. Never the live publisher: warm-up
@@ -52,10 +62,12 @@ function planOf(job: UserJob): UserPlan {
  * The warm-up should look like real work to V8: optimised code that meets
  * objects of other hidden classes is thrown away ("wrong map" in
  * `--trace-deopt`). So jobs are made by `jobsOf`, plans by `jobPlanOf`, and
- * both a nightly run's and a full run's shapes are run. It does not remove
- * every recompilation: `--trace-opt` still shows the interpreter's hottest
- * functions invalidated during the first batch ("code dependencies") and
- * compiled again in the next one (BENCHMARKS.md, stop 12).
+ * both a nightly run's and a full run's shapes are run. The interpreter's
+ * functions serve both machines, so the coordinator runs too (`coordinator`):
+ * warmed on the user machine alone, they were thrown away when the first real
+ * coordinator ran and compiled again during the next batch, the nightly run
+ * (BENCHMARKS.md, stop 13). It does not remove every recompilation
+ * (`--trace-opt` still shows some, "code dependencies").
  *
  * @returns the milliseconds it took.
  */
@@ -87,6 +99,9 @@ export async function warmUpUserAggregator(
     },
     actions: { closeJobChannel: () => undefined, announceOutcome: () => undefined },
   });
+  const coordinator = options.coordinator?.provide({
+    actions: { publishProgress: () => undefined, publishFinalEvent: (_, _status: BatchStatus) => undefined },
+  });
   const runOne = (n: number) =>
     new Promise<void>((resolve) => {
       const userId = `warm-up-${n}`;
@@ -116,7 +131,56 @@ export async function warmUpUserAggregator(
     });
   for (let done = 0; done < options.jobs; done += inFlight) {
     const count = Math.min(inFlight, options.jobs - done);
-    await Promise.all(Array.from({ length: count }, (_, i) => runOne(done + i)));
+    const numbers = Array.from({ length: count }, (_, i) => done + i);
+    if (!coordinator) {
+      await Promise.all(numbers.map(runOne));
+      continue;
+    }
+    await runBatch(coordinator, `warm-up-${done}`, numbers, runOne, options.inspect);
   }
   return performance.now() - started;
+}
+
+/** Outcomes per USERS_REPORTED event, about as many as one report message of a busy instance carries. */
+const REPORT_GROUP = 16;
+
+/**
+ * One made-up batch: a coordinator over the users `numbers` name, their
+ * actors run by `runOne`, every outcome reported `done` in groups.
+ */
+function runBatch(
+  coordinator: typeof batchCoordinatorMachine,
+  batchId: string,
+  numbers: readonly number[],
+  runOne: (n: number) => Promise<void>,
+  inspect: ((event: InspectionEvent) => void) | undefined,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const actor = createActor(coordinator, {
+      id: `batch:${batchId}`,
+      input: { batchId, userIds: numbers.map((n) => `warm-up-${n}`), deadlineMs: 60_000 },
+      ...(inspect ? { inspect } : {}),
+    });
+    actor.subscribe({ complete: () => resolve(), error: () => resolve() });
+    actor.start();
+    let reports: ReportedUser[] = [];
+    const flush = () => {
+      if (reports.length === 0) return;
+      actor.send({ type: "USERS_REPORTED", reports });
+      reports = [];
+    };
+    void Promise.all(
+      numbers.map((n) =>
+        runOne(n).then(() => {
+          reports.push({ userId: `warm-up-${n}`, outcome: "done" });
+          if (reports.length >= REPORT_GROUP) flush();
+        }),
+      ),
+    ).then(() => {
+      flush();
+      // Never left running: a coordinator that did not end (it should) is stopped.
+      if (actor.getSnapshot().status === "active") actor.stop();
+      resolve();
+    });
+  });
 }

@@ -1,5 +1,5 @@
 /** The start-up warm-up: made-up jobs through the real machine, in memory, each to the machine's end. */
-import { userAggregatorMachine } from "@agg/machines";
+import { batchCoordinatorMachine, userAggregatorMachine } from "@agg/machines";
 import { describe, expect, it } from "vitest";
 import type { InspectionEvent } from "xstate";
 import { warmUpUserAggregator } from "../src/warm-up";
@@ -33,6 +33,48 @@ describe("warmUpUserAggregator", () => {
         "closed",
       ]),
     );
+  });
+
+  it("with a coordinator, runs the jobs as batches, each counted to its final state", async () => {
+    const finals: { id: string; value: unknown; done: number; users: number }[] = [];
+    const inspect = (event: InspectionEvent) => {
+      if (event.type !== "@xstate.snapshot") return;
+      const id = (event.actorRef as { id?: string }).id ?? "";
+      if (!id.startsWith("batch:")) return;
+      const snapshot = event.snapshot as unknown as {
+        status: string;
+        value: unknown;
+        context: { done: number; covered: ReadonlySet<string> };
+      };
+      if (snapshot.status === "done")
+        finals.push({
+          id,
+          value: snapshot.value,
+          done: snapshot.context.done,
+          users: snapshot.context.covered.size,
+        });
+    };
+    const coordinator = batchCoordinatorMachine.provide({
+      actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
+    });
+    await warmUpUserAggregator(userAggregatorMachine, { jobs: 45, inFlight: 20, inspect, coordinator });
+    expect(finals).toEqual([
+      { id: "batch:warm-up-0", value: "completed", done: 20, users: 20 },
+      { id: "batch:warm-up-20", value: "completed", done: 20, users: 20 },
+      { id: "batch:warm-up-40", value: "completed", done: 5, users: 5 },
+    ]);
+  });
+
+  it("never calls the engine's own actions: the warm-up provides its own", async () => {
+    const called: string[] = [];
+    const coordinator = batchCoordinatorMachine.provide({
+      actions: {
+        publishProgress: () => called.push("publishProgress"),
+        publishFinalEvent: () => called.push("publishFinalEvent"),
+      },
+    });
+    await warmUpUserAggregator(userAggregatorMachine, { jobs: 10, inFlight: 10, coordinator });
+    expect(called).toEqual([]);
   });
 
   it("does nothing for zero jobs", async () => {
