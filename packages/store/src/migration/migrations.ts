@@ -135,7 +135,16 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
 
   "0006_agg_replace_user_days_function": {
     async up(db: AnyKysely) {
-      // A group of users' day writes in one round trip (see the function's module).
+      // A group of users' day writes in one round trip (see the function's module;
+      // it always creates the latest version, which 0007 brings to older databases).
+      await createReplaceUserDaysFunction(db);
+    },
+  },
+
+  "0007_agg_replace_user_days_indexed_deletes": {
+    async up(db: AnyKysely) {
+      // The same function, its deletes now index range scans (a database that
+      // ran 0006 before holds the version whose deletes scanned whole tables).
       await createReplaceUserDaysFunction(db);
     },
   },

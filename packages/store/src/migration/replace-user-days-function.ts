@@ -66,11 +66,19 @@ begin
     from jsonb_to_recordset(p_ranges) as r(u text, "from" int8, "to" int8)
     where r.u <> all(v_refused)
   ),
+  -- Index range scans only, whatever the planner guesses for the jsonb ranges:
+  -- as joins, these became a sequential scan of summaries and summary_items per
+  -- call, a cost that grew with the history kept (LATERAL + OFFSET 0 keeps the
+  -- per-user subquery; = any(array(...)) probes the id indexes).
   doomed as (
-    select s.id from summaries s join r on s.user_id = r.u and s.from_time >= r.lo and s.from_time < r.hi
+    select s.id from r cross join lateral (
+      select s.id from summaries s
+      where s.user_id = r.u and s.from_time >= r.lo and s.from_time < r.hi
+      offset 0
+    ) s
   ),
-  doomed_items as (delete from summary_items where summary_id in (select id from doomed))
-  delete from summaries where id in (select id from doomed);
+  doomed_items as (delete from summary_items where summary_id = any(array(select id from doomed)))
+  delete from summaries where id = any(array(select id from doomed));
 
   with d as (
     select d.u, timestamptz 'epoch' + d.f * interval '1 millisecond' as from_time,
