@@ -38,6 +38,7 @@ export {
   type JobReceivedEvent,
   type PendingOutcome,
   type PlanJobInput,
+  type PlannedDays,
   type ReportOutcomeInput,
   type UserAggregatorContext,
   type UserAggregatorEvent,

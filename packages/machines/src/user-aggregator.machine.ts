@@ -12,6 +12,18 @@ export interface UserJob {
   readonly from?: LocalDay;
   /** Last local day to consider (inclusive); the planner clamps it to the user's yesterday. */
   readonly to?: LocalDay;
+  /**
+   * The days to write, when the job was planned before it reached its actor
+   * (a batch's triage plans every user at acceptance): the actor then goes
+   * straight to aggregating, without invoking `planJob`.
+   */
+  readonly plannedDays?: PlannedDays;
+}
+
+/** A plan's days: how many, and the range they span. */
+export interface PlannedDays {
+  readonly days: number;
+  readonly range: DayRange;
 }
 
 /** How a job ended, as its batch counts it. */
@@ -226,15 +238,20 @@ export const userAggregatorMachine = setup({
     enqueueJob: assign(({ context }, params: { job: UserJob }) => ({
       queue: [...context.queue, params.job],
     })),
-    startNextQueuedJob: assign(({ context }) => ({
-      currentJob: context.queue[0] ?? null,
-      queue: context.queue.slice(1),
-      range: null,
-      daysDone: 0,
-      daysTotal: 0,
-      heartbeatsRead: 0,
-      outcome: null,
-    })),
+    startNextQueuedJob: assign(({ context }) => {
+      const job = context.queue[0] ?? null;
+      // A job planned ahead carries its plan, recorded here as `recordPlan` would.
+      const planned = job?.plannedDays;
+      return {
+        currentJob: job,
+        queue: context.queue.slice(1),
+        range: planned ? planned.range : null,
+        daysDone: 0,
+        daysTotal: planned ? planned.days : 0,
+        heartbeatsRead: 0,
+        outcome: null,
+      };
+    }),
     recordPlan: assign((_, params: { days: number; range: DayRange }) => ({
       daysTotal: params.days,
       range: params.range,
@@ -267,6 +284,7 @@ export const userAggregatorMachine = setup({
       context.currentJob?.jobId !== params.job.jobId &&
       !context.queue.some((queued) => queued.jobId === params.job.jobId),
     hasQueuedJob: ({ context }) => context.queue.length > 0,
+    nextJobIsPlanned: ({ context }) => context.queue[0]?.plannedDays !== undefined,
     planIs: (_, params: { plan: JobPlan; kind: JobPlan["kind"] }) => params.plan.kind === params.kind,
     outcomeRecorded: (_, params: { recorded: boolean | undefined }) => params.recorded === true,
   },
@@ -306,7 +324,11 @@ export const userAggregatorMachine = setup({
   states: {
     idle: {
       description: "Waiting for a job; passivates when none comes.",
-      always: { guard: "hasQueuedJob", target: "processingJob", actions: "startNextQueuedJob" },
+      always: [
+        // Planned ahead: no planning step (no `planJob` actor, no event for its answer).
+        { guard: "nextJobIsPlanned", target: "processingJob.aggregating", actions: "startNextQueuedJob" },
+        { guard: "hasQueuedJob", target: "processingJob", actions: "startNextQueuedJob" },
+      ],
       after: {
         passivateAfter: {
           target: "closed",
@@ -315,7 +337,8 @@ export const userAggregatorMachine = setup({
       },
     },
     processingJob: {
-      description: "Working on `currentJob`; the job timeout covers planning and aggregating.",
+      description:
+        "Working on `currentJob`; the job timeout covers planning and aggregating. A job planned ahead starts in aggregating.",
       initial: "planning",
       after: {
         jobTimeout: {

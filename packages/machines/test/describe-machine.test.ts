@@ -43,6 +43,12 @@ describe("describeMachine", () => {
     expect(stateOf("userAggregator.idle").always).toEqual([
       {
         event: "",
+        target: "userAggregator.processingJob.aggregating",
+        guard: "nextJobIsPlanned",
+        actions: ["startNextQueuedJob"],
+      },
+      {
+        event: "",
         target: "userAggregator.processingJob",
         guard: "hasQueuedJob",
         actions: ["startNextQueuedJob"],

@@ -79,6 +79,59 @@ describe("userAggregatorMachine", () => {
     expect(h.closeCalls).toEqual([]);
   });
 
+  test("a job planned ahead goes straight to aggregating with its plan: no planner, no planning state", async () => {
+    const h = createUserAggregatorHarness();
+    h.actor.start();
+    const planned = job("j1", { plannedDays: { days: 2, range: { from: "2025-02-01", to: "2025-02-02" } } });
+    h.actor.send({ type: "JOB_RECEIVED", job: planned });
+    expect(h.actor.getSnapshot().value).toEqual({ processingJob: "aggregating" });
+    expect(h.state.plan).toBeNull(); // planJob never ran
+    expect(h.state.aggregation?.input).toEqual({
+      job: planned,
+      range: { from: "2025-02-01", to: "2025-02-02" },
+    });
+    expect(h.actor.getSnapshot().context).toMatchObject({ currentJob: planned, daysTotal: 2, daysDone: 0 });
+
+    h.sendFromAggregation({ type: "AGGREGATION_FINISHED", days: 2, heartbeats: 7, outcomeRecorded: true });
+    expect(h.reports).toEqual([{ job: planned, outcome: "done", daysWritten: 2, heartbeatsRead: 7 }]);
+    expect(h.log).toEqual(["aggregate:j1", "report:j1:done", "reported:j1", "abort:j1"]);
+    expect(h.actor.getSnapshot().value).toBe("idle");
+  });
+
+  test("the job timeout covers a job planned ahead too", async () => {
+    const h = createUserAggregatorHarness();
+    h.actor.start();
+    h.actor.send({
+      type: "JOB_RECEIVED",
+      job: job("j1", { plannedDays: { days: 1, range: { from: "2025-02-01", to: "2025-02-01" } } }),
+    });
+    h.clock.increment(defaultInput.jobTimeoutMs);
+    await flush();
+    expect(h.state.aggregation?.aborted).toBe(true);
+    expect(h.reports).toEqual([
+      expect.objectContaining({
+        outcome: "failed",
+        reason: `timeout: job exceeded ${defaultInput.jobTimeoutMs} ms`,
+      }),
+    ]);
+  });
+
+  test("after a job planned ahead, an unplanned one is planned as usual", async () => {
+    const h = createUserAggregatorHarness({
+      ...defaultInput,
+      jobs: [
+        job("j1", { plannedDays: { days: 1, range: { from: "2025-02-01", to: "2025-02-01" } } }),
+        job("j2"),
+      ],
+    });
+    h.actor.start();
+    expect(h.actor.getSnapshot().value).toEqual({ processingJob: "aggregating" });
+    h.sendFromAggregation({ type: "AGGREGATION_FINISHED", days: 1, heartbeats: 1, outcomeRecorded: true });
+    expect(h.actor.getSnapshot().value).toEqual({ processingJob: "planning" });
+    expect(h.state.plan?.input).toEqual({ job: job("j2") });
+    expect(h.actor.getSnapshot().context).toMatchObject({ daysTotal: 0, range: null });
+  });
+
   test("AGGREGATION_FINISHED without a recorded outcome still reports it, counting the last write's days", async () => {
     const h = createUserAggregatorHarness();
     h.actor.start();

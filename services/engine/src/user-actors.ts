@@ -22,7 +22,14 @@ import {
 } from "xstate";
 import { HeldMessages } from "./held-messages";
 import type { UserLease, UserLeases } from "./user-leases";
-import { aggregateUserDays, jobPlanOf, planUserJob, type UserWorkDeps, type UserWriter } from "./user-work";
+import {
+  aggregateUserDays,
+  jobPlanOf,
+  planAhead,
+  planUserJob,
+  type UserWorkDeps,
+  type UserWriter,
+} from "./user-work";
 import { warmUpUserAggregator } from "./warm-up";
 
 /** Thrown by a write when this instance can no longer trust its lease on the user. */
@@ -269,8 +276,21 @@ export class UserActors {
       return;
     }
     entry.lease = lease;
-    // The actor starts with the jobs that waited for it (no event each).
-    entry.actor = this.spawn(userId, lease, entry.waiting.splice(0));
+    // The actor starts with the jobs that waited for it (no event each), each
+    // planned here when its batch's triage left what planning needs.
+    entry.actor = this.spawn(
+      userId,
+      lease,
+      entry.waiting.splice(0).map((job) => this.plannedAhead(job)),
+    );
+  }
+
+  /** The job planned now when that needs no I/O (see `planAhead`), else as it came. */
+  private plannedAhead(job: UserJob): UserJob {
+    const planned = planAhead(this.opts.work, job);
+    if (!planned) return job;
+    this.settingsByJob.set(job.jobId, planned.settings);
+    return planned.job;
   }
 
   private spawn(userId: string, lease: UserLease, jobs: readonly UserJob[]): UserActor {

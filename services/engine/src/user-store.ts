@@ -72,8 +72,13 @@ export class UserStore {
    * it is still kept (see `TriagedPlanInputs`), else grouped reads.
    */
   planInputs(userId: string, batchId?: string): Promise<UserPlanInputs | null> {
-    const kept = batchId === undefined ? undefined : this.triaged?.take(batchId, userId, Date.now());
+    const kept = this.keptPlanInputs(userId, batchId);
     return kept ? Promise.resolve(kept) : this.plans.submit(userId);
+  }
+
+  /** What `batchId`'s triage read for the user, if still kept (taken: once only); no I/O. */
+  keptPlanInputs(userId: string, batchId?: string): UserPlanInputs | undefined {
+    return batchId === undefined ? undefined : this.triaged?.take(batchId, userId, Date.now());
   }
 
   /**

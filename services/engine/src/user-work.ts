@@ -8,7 +8,7 @@ import {
   summarizeDurations,
   type UserSettings,
 } from "@agg/core";
-import type { JobPlan, UserJob } from "@agg/machines";
+import type { JobPlan, PlannedDays, UserJob } from "@agg/machines";
 import { loadUserSettings, type UserPlanInputs } from "@agg/store";
 import type { UserStore } from "./user-store";
 
@@ -28,6 +28,36 @@ export type UserPlan = DayPlan & { readonly settings?: UserSettings };
 /** Decides which days the job covers for this user. */
 export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<UserPlan> {
   return planFromInputs(await deps.store.planInputs(job.userId, job.batchId), job, deps.now());
+}
+
+/**
+ * The job with its days planned now, from what its batch's triage read, when
+ * that is still kept (no I/O): the actor then skips planning. Undefined when
+ * nothing is kept, or when the plan has no days to write (the actor plans
+ * again and decides). The settings the plan was made with come along.
+ */
+export function planAhead(
+  deps: UserWorkDeps,
+  job: UserJob,
+): { job: UserJob; settings: UserSettings } | undefined {
+  const inputs = deps.store.keptPlanInputs(job.userId, job.batchId);
+  if (!inputs) return undefined;
+  const plan = planFromInputs(inputs, job, deps.now());
+  if (plan.kind !== "days") return undefined;
+  return { job: withPlannedDays(job, { days: plan.days, range: plan.range }), settings: inputs.settings };
+}
+
+/** `job` carrying `plannedDays`: a literal of one shape, whether or not the job has `from`/`to`. */
+export function withPlannedDays(job: UserJob, plannedDays: PlannedDays): UserJob {
+  return {
+    jobId: job.jobId,
+    batchId: job.batchId,
+    userId: job.userId,
+    mode: job.mode,
+    ...(job.from !== undefined ? { from: job.from } : {}),
+    ...(job.to !== undefined ? { to: job.to } : {}),
+    plannedDays,
+  };
 }
 
 /** What a request asks of one user, for planning. */

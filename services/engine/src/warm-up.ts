@@ -12,7 +12,7 @@ import type {
 } from "@agg/machines";
 import { createActor, type EventObject, fromCallback, fromPromise, type InspectionEvent } from "xstate";
 import { jobsOf } from "./job-queue";
-import { jobPlanOf, type UserPlan } from "./user-work";
+import { jobPlanOf, type UserPlan, withPlannedDays } from "./user-work";
 
 /** Options of {@link warmUpUserAggregator}. */
 export interface WarmUpOptions {
@@ -48,7 +48,8 @@ function planOf(job: UserJob): UserPlan {
  * Runs `jobs` made-up jobs through the user aggregator in memory, before the
  * engine takes real work: planning (every tenth job "up to date", reported;
  * the others one day or a month, their outcome recorded by the last write and
- * announced), passivation, the channel closed. No I/O: the machine's I/O
+ * announced; three in four of those planned ahead, as a batch's triage plans
+ * them), passivation, the channel closed. No I/O: the machine's I/O
  * actors are replaced by ones that answer at once.
  *
  * Why: V8 optimises XState's interpreter only once it has run hot, and
@@ -107,13 +108,20 @@ export async function warmUpUserAggregator(
       const userId = `warm-up-${n}`;
       // Jobs made the way received ones are (`jobsOf`): a nightly run's
       // (`missing`) and a full run's (`regenerate` up to a day), alternately.
-      const [job] = jobsOf({
+      const [received] = jobsOf({
         batchId: "warm-up",
         mode: n % 2 === 0 ? "missing" : "regenerate",
         from: undefined,
         to: n % 2 === 0 ? undefined : WARM_UP_DAY,
         users: [userId],
       });
+      // Most jobs of a batch come planned ahead by its triage (`planAhead`);
+      // the others plan in the machine.
+      const plan = planOf(received!);
+      const job =
+        n % 4 !== 3 && plan.kind === "days"
+          ? withPlannedDays(received!, { days: plan.days, range: plan.range })
+          : received;
       // As the engine starts an actor: with its first job in its input.
       const input: UserAggregatorInput = {
         userId,
