@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import type { AnyStateMachine } from "xstate";
-import { getSimplePaths, getStateNodes, type StatePath } from "xstate/graph";
+import { getShortestPaths, getSimplePaths, getStateNodes, type StatePath } from "xstate/graph";
 import {
   type UserAggregatorEvent,
   type UserAggregatorSnapshot,
@@ -33,7 +33,7 @@ let nextJob = 0;
 const replayTimeoutMs = 180_000;
 
 /** Every kind of event the actor can meet, including invoke results and timers. */
-function modelEvents(snapshot: UserAggregatorSnapshot): UserAggregatorEvent[] {
+function modelEvents(snapshot: UserAggregatorSnapshot, withPlannedJobs = false): UserAggregatorEvent[] {
   const events: unknown[] = [
     { type: "DAY_PERSISTED", day: "2025-02-01", heartbeats: 3 },
     { type: "AGGREGATION_FINISHED" },
@@ -57,6 +57,16 @@ function modelEvents(snapshot: UserAggregatorSnapshot): UserAggregatorEvent[] {
     // A fresh id each time, so no two JOB_RECEIVED events of the model are duplicates.
     nextJob += 1;
     events.push({ type: "JOB_RECEIVED", job: job(`job-${nextJob}`) });
+    if (withPlannedJobs) {
+      // A job planned ahead (by batch triage), which skips planning.
+      nextJob += 1;
+      events.push({
+        type: "JOB_RECEIVED",
+        job: job(`job-${nextJob}`, {
+          plannedDays: { days: 1, range: { from: "2025-02-01", to: "2025-02-01" } },
+        }),
+      });
+    }
   }
   return events as UserAggregatorEvent[];
 }
@@ -71,6 +81,8 @@ function abstractState(snapshot: UserAggregatorSnapshot): string {
   return JSON.stringify({
     value: snapshot.value,
     queued: context.queue.length,
+    // Which queued jobs were planned ahead: they leave idle for aggregating, not planning.
+    planned: context.queue.map((queued) => queued.plannedDays !== undefined),
     working: context.currentJob !== null,
     persistedADay: context.daysDone > 0,
     outcome: context.outcome?.outcome ?? null,
@@ -267,6 +279,63 @@ describe("userAggregatorMachine, every simple path (model-based)", () => {
           closeReason: context.closeReason,
           jobsFinished: context.jobsFinished,
         });
+      }
+    },
+    replayTimeoutMs,
+  );
+});
+
+/**
+ * Jobs planned ahead added to the model. Every simple path with them is too
+ * many to replay (16 s became 102 s), so this walks one shortest path to each
+ * abstract state, queues of planned and unplanned jobs in every order, and
+ * replays each with the same checks.
+ */
+describe("userAggregatorMachine with jobs planned ahead, a shortest path to every state (model-based)", () => {
+  const paths = getShortestPaths(userAggregatorMachine, {
+    input: defaultInput,
+    events: (snapshot) => modelEvents(snapshot, true),
+    serializeState: abstractState,
+    stopWhen: (snapshot) => snapshot.status === "done",
+    limit: 20_000,
+  });
+
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  });
+  afterEach(() => warn.mockRestore());
+
+  test("a planned job leaves idle for aggregating; an unplanned one for planning", () => {
+    const fromIdle = paths.flatMap((path) =>
+      path.steps.flatMap((step, i) => {
+        const before = i === 0 ? "idle" : path.steps[i - 1]!.state.value;
+        const job = (step.event as { job?: UserJob }).job;
+        return before === "idle" && step.event.type === "JOB_RECEIVED" && job
+          ? [{ planned: job.plannedDays !== undefined, to: JSON.stringify(step.state.value) }]
+          : [];
+      }),
+    );
+    expect(fromIdle).toContainEqual({ planned: true, to: JSON.stringify({ processingJob: "aggregating" }) });
+    expect(fromIdle).toContainEqual({ planned: false, to: JSON.stringify({ processingJob: "planning" }) });
+    for (const step of fromIdle)
+      expect(step.to).toBe(JSON.stringify({ processingJob: step.planned ? "aggregating" : "planning" }));
+    // Queues mixing both kinds were reached.
+    const queues = new Set(
+      paths.map((path) => JSON.stringify(path.state.context.queue.map((q) => q.plannedDays !== undefined))),
+    );
+    expect(queues).toEqual(
+      new Set(["[]", "[true]", "[false]", "[true,true]", "[true,false]", "[false,true]", "[false,false]"]),
+    );
+  });
+
+  test(
+    "on every path the job channel closes once if closed is reached and never otherwise",
+    async () => {
+      for (const path of paths) {
+        const h = await replay(path);
+        expect(h.closeCalls).toHaveLength(path.state.status === "done" ? 1 : 0);
+        h.actor.stop();
       }
     },
     replayTimeoutMs,
