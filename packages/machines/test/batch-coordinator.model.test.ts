@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { getSimplePaths, type StatePath } from "xstate/graph";
 import {
   type BatchCoordinatorEvent,
@@ -10,6 +10,7 @@ import {
   type UserOutcome,
 } from "../src/index";
 import { createBatchCoordinatorHarness } from "./support/batch-coordinator-harness";
+import { silenceXStateWarnings } from "./support/silence-xstate-warnings";
 
 /**
  * Model-based test of the batch coordinator: every simple path of reports
@@ -131,11 +132,7 @@ describe.each([
       limit: 20_000,
     });
 
-    let warn: ReturnType<typeof vi.spyOn>;
-    beforeEach(() => {
-      warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    });
-    afterEach(() => warn.mockRestore());
+    silenceXStateWarnings();
 
     test("the model reaches every final state through reports, cancellation and the deadline", () => {
       const values = new Set(paths.map((path) => path.state.value));

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { AnyStateMachine } from "xstate";
 import { getShortestPaths, getSimplePaths, getStateNodes, type StatePath } from "xstate/graph";
 import {
@@ -7,6 +7,7 @@ import {
   type UserJob,
   userAggregatorMachine,
 } from "../src/index";
+import { silenceXStateWarnings } from "./support/silence-xstate-warnings";
 import {
   createUserAggregatorHarness,
   defaultInput,
@@ -187,12 +188,7 @@ describe("userAggregatorMachine, every simple path (model-based)", () => {
   const closingPaths = paths.filter((path) => path.state.status === "done");
   const openPaths = paths.filter((path) => path.state.status !== "done");
 
-  let warn: ReturnType<typeof vi.spyOn>;
-  beforeEach(() => {
-    // XState warns about every event sent to a closed actor; the test sends many on purpose.
-    warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-  });
-  afterEach(() => warn.mockRestore());
+  silenceXStateWarnings();
 
   test("the model reaches every state and every kind of event", () => {
     const values = new Set(paths.map((path) => JSON.stringify(path.state.value)));
@@ -300,11 +296,7 @@ describe("userAggregatorMachine with jobs planned ahead, a shortest path to ever
     limit: 20_000,
   });
 
-  let warn: ReturnType<typeof vi.spyOn>;
-  beforeEach(() => {
-    warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-  });
-  afterEach(() => warn.mockRestore());
+  silenceXStateWarnings();
 
   test("a planned job leaves idle for aggregating; an unplanned one for planning", () => {
     const fromIdle = paths.flatMap((path) =>
