@@ -184,8 +184,9 @@ export type UserAggregatorSnapshot = SnapshotFrom<typeof userAggregatorMachine>;
  *
  * A job's outcome is reported (`reportingOutcome`, which waits for the
  * ledger) unless the job's last write already recorded it: then the actor
- * only announces it (`announceOutcome`) and goes back to `idle`. A nightly
- * job thus costs two events (its plan, its finish) and two invoked actors.
+ * only announces it (`announceOutcome`) and goes back to `idle`. A job that
+ * arrives planned (`plannedDays`) skips `planning`, so a nightly job costs one
+ * event (its finish) and one invoked actor (the writer).
  *
  * The engine supplies the I/O:
  *

@@ -33,8 +33,9 @@ export async function planUserJob(deps: UserWorkDeps, job: UserJob): Promise<Use
 /**
  * The job with its days planned now, from what its batch's triage read, when
  * that is still kept (no I/O): the actor then skips planning. Undefined when
- * nothing is kept, or when the plan has no days to write (the actor plans
- * again and decides). The settings the plan was made with come along.
+ * nothing is kept, or when the plan has no days to write (rare: the day turned
+ * since triage); the actor then plans as usual, reading the user afresh (kept
+ * inputs are used once). The settings the plan was made with come along.
  */
 export function planAhead(
   deps: UserWorkDeps,

@@ -1,6 +1,5 @@
 import type {
   AggregateDaysInput,
-  BatchStatus,
   batchCoordinatorMachine,
   JobPlan,
   PlanJobInput,
@@ -101,7 +100,7 @@ export async function warmUpUserAggregator(
     actions: { closeJobChannel: () => undefined, announceOutcome: () => undefined },
   });
   const coordinator = options.coordinator?.provide({
-    actions: { publishProgress: () => undefined, publishFinalEvent: (_, _status: BatchStatus) => undefined },
+    actions: { publishProgress: () => undefined, publishFinalEvent: () => undefined },
   });
   const runOne = (n: number) =>
     new Promise<void>((resolve) => {
