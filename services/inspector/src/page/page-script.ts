@@ -29,7 +29,10 @@ export const pageScript = String.raw`
     clientMalformed: 0,
     filters: { user: "", batch: "", state: "", machine: "" },
     renderQueued: false,
-    renderError: null
+    renderError: null,
+    // Actor tiles and cards by key, drawn last time and this time (see actorButton).
+    lastNodes: {},
+    actorNodes: {}
   };
 
   // ---------- colours ----------
@@ -360,6 +363,8 @@ export const pageScript = String.raw`
   function renderInstances(instances, actors) {
     var box = $("instances");
     clear(box);
+    S.lastNodes = S.actorNodes;
+    S.actorNodes = {};
     if (!S.haveSnapshot) {
       box.appendChild(S.connected
         ? nothing("asking the cluster…", ["waiting for the first answer to agg.inspect on prefix \u201c" + (config.prefix || "agg") + "\u201d"])
@@ -513,12 +518,30 @@ export const pageScript = String.raw`
     if (!resting && S.changedAt[k] && Date.now() - S.changedAt[k] < 600) node.classList.add("changed");
     node.dataset.key = k;
     node.dataset.state = a.state;
-    onSelect(node, a.instance, a.id);
+  }
+
+  // An actor's tile or card keeps its element from one drawing to the next
+  // (keyed by instance and actor); only what it shows is drawn again. The page
+  // redraws while a batch runs, and a pointer (or a test driver) aiming at a
+  // tile must still find it there, not a detached copy.
+  function actorButton(a, cls) {
+    var k = keyOf(a.instance, a.id);
+    var node = S.lastNodes[k];
+    if (node) {
+      clear(node);
+      node.removeAttribute("style");
+    } else {
+      node = el("button");
+      node.type = "button";
+      onSelect(node, a.instance, a.id);
+    }
+    node.className = cls;
+    S.actorNodes[k] = node;
+    return node;
   }
 
   function coordinatorCard(a) {
-    var card = el("button", "card");
-    card.type = "button";
+    var card = actorButton(a, "card");
     var top = el("div", "card-top");
     var id = el("span", "card-id", "batch " + (a.batchId || a.id));
     id.title = a.id;
@@ -538,8 +561,7 @@ export const pageScript = String.raw`
   }
 
   function userTile(a) {
-    var t = el("button", "tile");
-    t.type = "button";
+    var t = actorButton(a, "tile");
     var c = a.context || {};
     var name = el("span", "tile-user", a.userId || a.id);
     name.title = a.id + (a.batchId ? " · batch " + a.batchId : "");
@@ -562,10 +584,10 @@ export const pageScript = String.raw`
     return t;
   }
 
-  // The page redraws while a batch runs, replacing every tile: a press and its
-  // release can land on two generations of the same tile, and the browser then
-  // sends no click to either (a lost click under load). So a press of the
-  // primary button selects; "click" still serves the keyboard (Enter, Space).
+  // A press of the primary button selects: a click needs the press and the
+  // release on one element, which a redraw between them (the page redraws
+  // while a batch runs) could still defeat. "click" serves the keyboard
+  // (Enter, Space).
   function onSelect(node, instance, id) {
     node.addEventListener("pointerdown", function (e) { if (e.button === 0) select(instance, id); });
     node.addEventListener("click", function (e) { if (e.detail === 0) select(instance, id); });
