@@ -48,6 +48,11 @@ export interface EngineConfig {
   readonly inspect: boolean;
   /** Made-up jobs run through the user machine in memory at start, so V8 has optimised it (0: none). */
   readonly warmUpJobs: number;
+  /**
+   * After work, idle this long before the warm-up runs again (see `IdleRewarm`);
+   * 0: never. Nothing runs again when `warmUpJobs` is 0.
+   */
+  readonly rewarmIdleMs: number;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -89,6 +94,7 @@ const EnvSchema = z.object({
   AGG_INSPECT: z.enum(["on", "off"], { error: "AGG_INSPECT must be on or off" }).default("on"),
   AGG_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   AGG_WARM_UP_JOBS: z.coerce.number().int().min(0).max(100_000).default(1_000),
+  AGG_REWARM_IDLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(500),
 });
 
 /** A configuration problem, reported as one line and exit code 2. */
@@ -136,5 +142,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     scheduleTickMs: e.AGG_SCHEDULE_TICK_MS,
     inspect: e.AGG_INSPECT === "on",
     warmUpJobs: e.AGG_WARM_UP_JOBS,
+    rewarmIdleMs: e.AGG_REWARM_IDLE_MS,
   };
 }

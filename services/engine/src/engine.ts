@@ -28,6 +28,7 @@ import type { EngineConfig } from "./config";
 import { Coordinators } from "./coordinators";
 import { DeadLetters } from "./dead-letters";
 import { createHealthChecks, type HealthServer, startHealthServer } from "./health-server";
+import { IdleRewarm } from "./idle-rewarm";
 import { describeActors, type InstanceView } from "./inspection";
 import { createInspectionPublisher, type InspectionPublisher } from "./inspection-events";
 import { type BatchJobSpec, groupJobs, JobQueue, jobGroupSize } from "./job-queue";
@@ -72,6 +73,8 @@ export class Engine {
   private presence: Presence | undefined;
   /** Publishes this instance's inspection events; set right after construction. */
   inspection: InspectionPublisher | undefined;
+  /** Runs the warm-up again after work, once idle (undefined: never). */
+  private rewarm: IdleRewarm | undefined;
   private scheduler: NightlyScheduler | undefined;
   private stopped = false;
   private healthServer: HealthServer | undefined;
@@ -182,7 +185,10 @@ export class Engine {
         keepAliveMs: Math.max(250, Math.floor(config.ackWaitMs / 3)),
         reportOutcome: (input, seconds, recordedWithWrite) =>
           engine!.recordOutcome(input, seconds, recordedWithWrite),
-        onJobSettled: () => engine?.consumer?.slotFreed(),
+        onJobSettled: () => {
+          engine?.consumer?.slotFreed();
+          engine?.rewarm?.jobSettled();
+        },
         log,
       });
       const coordinators = new Coordinators({
@@ -224,6 +230,19 @@ export class Engine {
         triaged,
       );
       engine.inspection = inspection;
+      if (config.warmUpJobs > 0 && config.rewarmIdleMs > 0) {
+        engine.rewarm = new IdleRewarm({
+          idleMs: config.rewarmIdleMs,
+          busy: () => users.busy,
+          run: (keepGoing) => runWarmUp(users, coordinators, config, keepGoing),
+          onDone: (ms, finished) =>
+            log.debug(
+              { jobs: config.warmUpJobs, ms: Math.round(ms), finished },
+              "user machine warmed up again",
+            ),
+          onError: (err) => log.warn({ err }, "warming up again failed"),
+        });
+      }
       if (config.metricsPort !== undefined) {
         // Before listen(): until the consumer runs, /healthz says 503 ("starting").
         const checks = createHealthChecks({ nc, db: database.db, consumerHeld: () => engine!.consumerHeld });
@@ -687,6 +706,7 @@ export class Engine {
     clearInterval(this.adoptTimer);
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
     this.presence?.leave();
+    await this.rewarm?.stop();
     await this.scheduler?.stop();
     await this.consumer?.stop();
     const deadline = Date.now() + this.config.drainTimeoutMs;
@@ -730,9 +750,7 @@ const WARM_UP_LIMIT_MS = 15_000;
 
 /**
  * Warms the user and coordinator machines up before the first job (see
- * `warmUpUserAggregator`).
- * Its inspection events go to a publisher of their own that publishes nothing:
- * the same code runs, and the inspector never sees a made-up actor.
+ * `warmUpUserAggregator`), giving up after `WARM_UP_LIMIT_MS`.
  */
 async function warmUp(
   users: UserActors,
@@ -740,18 +758,12 @@ async function warmUp(
   config: EngineConfig,
   log: Logger,
 ): Promise<void> {
-  const sink = config.inspect
-    ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
-    : undefined;
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<"gave up">((resolve) => {
     timer = setTimeout(() => resolve("gave up"), WARM_UP_LIMIT_MS);
   });
   try {
-    const ms = await Promise.race([
-      users.warmUp(config.warmUpJobs, sink?.inspect, coordinators.machine),
-      gaveUp,
-    ]);
+    const ms = await Promise.race([runWarmUp(users, coordinators, config), gaveUp]);
     if (ms === "gave up")
       log.warn(
         { jobs: config.warmUpJobs },
@@ -760,6 +772,26 @@ async function warmUp(
     else log.info({ jobs: config.warmUpJobs, ms: Math.round(ms) }, "user machine warmed up");
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * One warm-up of `config.warmUpJobs` made-up jobs (at start, and again when
+ * idle). Its inspection events go to a publisher of their own that publishes
+ * nothing: the same code runs, and the inspector never sees a made-up actor.
+ */
+async function runWarmUp(
+  users: UserActors,
+  coordinators: Coordinators,
+  config: EngineConfig,
+  keepGoing?: () => boolean,
+): Promise<number> {
+  const sink = config.inspect
+    ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
+    : undefined;
+  try {
+    return await users.warmUp(config.warmUpJobs, sink?.inspect, coordinators.machine, keepGoing);
+  } finally {
     sink?.stop();
   }
 }

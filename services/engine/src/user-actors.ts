@@ -211,15 +211,17 @@ export class UserActors {
   /**
    * Runs `jobs` made-up jobs through this instance's own machine, in memory
    * (see `warmUpUserAggregator`), in made-up batches of `coordinator` when it
-   * is given; `inspect` must be a sink that publishes nowhere.
+   * is given; `inspect` must be a sink that publishes nowhere. `keepGoing`
+   * is asked before each round (false: stop there).
    * @returns the milliseconds it took.
    */
   warmUp(
     jobs: number,
     inspect?: (event: InspectionEvent) => void,
     coordinator?: typeof batchCoordinatorMachine,
+    keepGoing?: () => boolean,
   ): Promise<number> {
-    return warmUpUserAggregator(this.machine, { jobs, inspect, coordinator });
+    return warmUpUserAggregator(this.machine, { jobs, inspect, coordinator, keepGoing });
   }
 
   /** Jobs held by this instance (in an actor's hands or mailbox). */

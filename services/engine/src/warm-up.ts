@@ -32,6 +32,11 @@ export interface WarmUpOptions {
    * actors must not show in the inspector.
    */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
+  /**
+   * Asked before each round of `inFlight` jobs; false ends the warm-up there
+   * (a warm-up run again while idle gives way to real work, see `IdleRewarm`).
+   */
+  readonly keepGoing?: (() => boolean) | undefined;
 }
 
 const WARM_UP_DAY = "2000-01-01";
@@ -137,6 +142,7 @@ export async function warmUpUserAggregator(
       actor.start();
     });
   for (let done = 0; done < options.jobs; done += inFlight) {
+    if (options.keepGoing && !options.keepGoing()) break;
     const count = Math.min(inFlight, options.jobs - done);
     const numbers = Array.from({ length: count }, (_, i) => done + i);
     if (!coordinator) {

@@ -16,6 +16,7 @@ describe("loadConfig", () => {
       schedule: true,
       inspect: true,
       warmUpJobs: 1_000,
+      rewarmIdleMs: 500,
       databaseUrl: undefined,
     });
   });
@@ -27,6 +28,7 @@ describe("loadConfig", () => {
       DATABASE_URL: "",
       AGG_INSPECT: "off",
       AGG_WARM_UP_JOBS: "0",
+      AGG_REWARM_IDLE_MS: "0",
     });
     expect(config).toMatchObject({
       concurrency: 8,
@@ -34,6 +36,7 @@ describe("loadConfig", () => {
       databaseUrl: undefined,
       inspect: false,
       warmUpJobs: 0,
+      rewarmIdleMs: 0,
     });
   });
 
@@ -44,6 +47,7 @@ describe("loadConfig", () => {
     ["AGG_PREFIX", "a.b"],
     ["AGG_SCHEDULE", "maybe"],
     ["AGG_WARM_UP_JOBS", "-1"],
+    ["AGG_REWARM_IDLE_MS", "soon"],
   ])("refuses %s=%s with an error naming it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

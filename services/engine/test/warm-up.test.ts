@@ -82,4 +82,19 @@ describe("warmUpUserAggregator", () => {
     await warmUpUserAggregator(userAggregatorMachine, { jobs: 0, inspect: (e) => events.push(e) });
     expect(events).toEqual([]);
   });
+
+  it("stops before the round where keepGoing says no: whole rounds only", async () => {
+    const started = new Set<string>();
+    const inspect = (event: InspectionEvent) => {
+      if (event.type !== "@xstate.actor") return;
+      const id = (event.actorRef as { id?: string }).id ?? "";
+      if (id.startsWith("user:")) started.add(id);
+    };
+    let asked = 0;
+    // Yes for two rounds, then no: two rounds of 10 of the 50 jobs run.
+    const keepGoing = () => ++asked <= 2;
+    await warmUpUserAggregator(userAggregatorMachine, { jobs: 50, inFlight: 10, inspect, keepGoing });
+    expect(asked).toBe(3);
+    expect(started.size).toBe(20);
+  });
 });
