@@ -80,6 +80,10 @@ describe("agg.request -> summaries (PostgreSQL)", () => {
       failed: final.failed,
       skipped: final.skipped,
     });
+
+    // Idle after its work, the engine runs its warm-up again (AGG_REWARM_IDLE_MS), to its end.
+    const rewarmed = await engine.waitForLog((l) => l.msg === "user machine warmed up again", 15_000);
+    expect(rewarmed).toMatchObject({ finished: true, jobs: 1_000 });
   });
 
   it("a second missing run adds nothing", async () => {
