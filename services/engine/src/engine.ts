@@ -236,7 +236,7 @@ export class Engine {
           busy: () => users.busy,
           run: (keepGoing) => runWarmUp(users, coordinators, config, keepGoing),
           onDone: (ms, finished) =>
-            log.debug(
+            log.info(
               { jobs: config.warmUpJobs, ms: Math.round(ms), finished },
               "user machine warmed up again",
             ),
