@@ -48,7 +48,11 @@ export function planAhead(
   return { job: withPlannedDays(job, { days: plan.days, range: plan.range }), settings: inputs.settings };
 }
 
-/** `job` carrying `plannedDays`: a literal of one shape, whether or not the job has `from`/`to`. */
+/**
+ * `job` carrying `plannedDays`, as a fresh literal built the way `jobsOf`
+ * builds jobs: every planned job with the same fields (`from`/`to` present or
+ * not) has one hidden class, whatever object it was made from.
+ */
 export function withPlannedDays(job: UserJob, plannedDays: PlannedDays): UserJob {
   return {
     jobId: job.jobId,
