@@ -230,7 +230,7 @@ export class Engine {
         triaged,
       );
       engine.inspection = inspection;
-      if (config.warmUpJobs > 0 && config.rewarmIdleMs > 0) {
+      if (config.warmUpJobs > 0) {
         engine.rewarm = new IdleRewarm({
           idleMs: config.rewarmIdleMs,
           busy: () => users.busy,
@@ -790,7 +790,12 @@ async function runWarmUp(
     ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
     : undefined;
   try {
-    return await users.warmUp(config.warmUpJobs, sink?.inspect, coordinators.machine, keepGoing);
+    return await users.warmUp({
+      jobs: config.warmUpJobs,
+      inspect: sink?.inspect,
+      coordinator: coordinators.machine,
+      keepGoing,
+    });
   } finally {
     sink?.stop();
   }

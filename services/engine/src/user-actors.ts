@@ -1,7 +1,6 @@
 import type { DaySummary, UserSettings } from "@agg/core";
 import {
   type AggregateDaysInput,
-  type batchCoordinatorMachine,
   type CloseJobChannelParams,
   type JobPlan,
   type PlanJobInput,
@@ -30,7 +29,7 @@ import {
   type UserWorkDeps,
   type UserWriter,
 } from "./user-work";
-import { warmUpUserAggregator } from "./warm-up";
+import { type WarmUpOptions, warmUpUserAggregator } from "./warm-up";
 
 /** Thrown by a write when this instance can no longer trust its lease on the user. */
 export class LeaseLostError extends Error {
@@ -209,19 +208,12 @@ export class UserActors {
   }
 
   /**
-   * Runs `jobs` made-up jobs through this instance's own machine, in memory
-   * (see `warmUpUserAggregator`), in made-up batches of `coordinator` when it
-   * is given; `inspect` must be a sink that publishes nowhere. `keepGoing`
-   * is asked before each round (false: stop there).
+   * Runs made-up jobs through this instance's own machine, in memory (see
+   * `warmUpUserAggregator`); `options.inspect` must be a sink that publishes nowhere.
    * @returns the milliseconds it took.
    */
-  warmUp(
-    jobs: number,
-    inspect?: (event: InspectionEvent) => void,
-    coordinator?: typeof batchCoordinatorMachine,
-    keepGoing?: () => boolean,
-  ): Promise<number> {
-    return warmUpUserAggregator(this.machine, { jobs, inspect, coordinator, keepGoing });
+  warmUp(options: WarmUpOptions): Promise<number> {
+    return warmUpUserAggregator(this.machine, options);
   }
 
   /** Jobs held by this instance (in an actor's hands or mailbox). */

@@ -41,6 +41,9 @@ export interface WarmUpOptions {
 
 const WARM_UP_DAY = "2000-01-01";
 
+/** The made-up user of job `n`: its actor, its coordinator's coverage and its report all name it so. */
+const warmUpUserId = (n: number) => `warm-up-${n}`;
+
 /** Every tenth job is up to date (the report step), the others have days: one, or a month. */
 function planOf(job: UserJob): UserPlan {
   if (job.jobId.endsWith("0")) return { kind: "up-to-date" };
@@ -109,7 +112,7 @@ export async function warmUpUserAggregator(
   });
   const runOne = (n: number) =>
     new Promise<void>((resolve) => {
-      const userId = `warm-up-${n}`;
+      const userId = warmUpUserId(n);
       // Jobs made the way received ones are (`jobsOf`): a nightly run's
       // (`missing`) and a full run's (`regenerate` up to a day), alternately.
       const [received] = jobsOf({
@@ -171,7 +174,7 @@ function runBatch(
   return new Promise<void>((resolve) => {
     const actor = createActor(coordinator, {
       id: `batch:${batchId}`,
-      input: { batchId, userIds: numbers.map((n) => `warm-up-${n}`), deadlineMs: 60_000 },
+      input: { batchId, userIds: numbers.map(warmUpUserId), deadlineMs: 60_000 },
       ...(inspect ? { inspect } : {}),
     });
     actor.subscribe({ complete: () => resolve(), error: () => resolve() });
@@ -185,7 +188,7 @@ function runBatch(
     void Promise.all(
       numbers.map((n) =>
         runOne(n).then(() => {
-          reports.push({ userId: `warm-up-${n}`, outcome: "done" });
+          reports.push({ userId: warmUpUserId(n), outcome: "done" });
           if (reports.length >= REPORT_GROUP) flush();
         }),
       ),
