@@ -3,6 +3,10 @@
  * @agg/store's repositories build them (duration-repository, summary-repository,
  * user-repository), so their plans can be read next to the set-based statement's.
  */
+import {
+  fitsCoveringIndex,
+  oversizedForCoveringIndex,
+} from "../../packages/store/src/repository/covering-index-fit";
 import { dayDurationsSql } from "../../packages/store/src/repository/day-durations-sql";
 import type { PgClient } from "./bench-database";
 
@@ -29,13 +33,15 @@ export async function explainEngineQueries(
       sql: `select u.id, u.location, u.heartbeats_timeout_sec, u.exclude_unknown_projects,
               (select json_agg(json_build_object('extension', m.extension, 'language', m.language) order by m.id)
                  from language_mappings m where m.user_id = u.id) as mappings,
-              (select h.time from heartbeats h where h.user_id = u.id order by h.time limit 1) as first_heartbeat,
+              least((select h.time from heartbeats h where h.user_id = u.id and ${fitsCoveringIndex("h.")} order by h.time limit 1),
+                (select h.time from heartbeats h where h.user_id = u.id and ${oversizedForCoveringIndex("h.")} order by h.time limit 1))
+                as first_heartbeat,
               (select s.from_time from summaries s where s.user_id = u.id order by s.from_time desc limit 1) as latest
             from users u where u.id in ($1)`,
       params: [userId],
     },
     {
-      label: "loadUsersDayDurations, 31 days, no entity (index-only)",
+      label: "loadUsersDayDurations, 31 days, no entity",
       sql: dayDurationsSql(false),
       params: [request(false)],
     },

@@ -21,7 +21,7 @@ export {
 export { PGliteDialect, type PGliteDialectConfig } from "./dialect/pglite-dialect";
 export { FencedOutError } from "./fenced-out-error";
 export { InvalidInputError } from "./invalid-input-error";
-export { HEARTBEATS_COVERING_INDEX } from "./migration/heartbeats-covering-index";
+export { HEARTBEATS_COVERING_INDEX, HEARTBEATS_OVERSIZED_INDEX } from "./migration/heartbeats-covering-index";
 export {
   MIGRATION_LOCK_TABLE,
   MIGRATION_TABLE,

@@ -12,6 +12,7 @@ import {
 import {
   type AggDatabase,
   type Database,
+  firstHeartbeatTime,
   InvalidInputError,
   loadDayDurations,
   loadUserSettings,
@@ -22,6 +23,7 @@ import {
 import { generateDataset, insertDataset, openTestPostgres } from "@agg/test-support";
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oversizedForCoveringIndex } from "../src/repository/covering-index-fit";
 import { storeFactories, type TestStore } from "./stores";
 
 const NOW = Date.UTC(2025, 2, 31, 12); // the data spans DST changes of both hemispheres
@@ -145,5 +147,50 @@ describe("day durations on PostgreSQL with microsecond times", () => {
     const rows = await loadDayDurations(store.db, "micro", days, 600_000, false);
     // 0 -> 1000 -> 1999 -> 3500 ms: credits 1000 + 999 + 1501, the last earns nothing.
     expect(rows).toEqual([expect.objectContaining({ dayIndex: 0, creditedMs: 3500, heartbeats: 4 })]);
+  });
+});
+
+describe.each(storeFactories)("heartbeats too big for the covering index on $kind", ({ open }) => {
+  let t: TestStore;
+  const data = generateDataset({ users: 4, days: 6, seed: 97, nowMs: NOW, perDay: 30 });
+  // Every third heartbeat of each user, the first included, gets a path far over a
+  // btree entry's 2.7 kB, keeping its extension so language mappings still apply.
+  const seen = new Map<string, number>();
+  for (const h of data.heartbeats) {
+    const n = seen.get(h.userId) ?? 0;
+    seen.set(h.userId, n + 1);
+    if (n % 3 === 0) h.entity = `/${"deep/".repeat(600)}${h.entity}`;
+  }
+
+  beforeAll(async () => {
+    t = await open();
+    // Inserting them must not fail on the engine's index (Wakapi's inserts would).
+    await insertDataset(t.db, data);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it("are kept out of it, and still read, in order, and credited exactly", async () => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int4 as n from heartbeats where ${sql.raw(oversizedForCoveringIndex())}`.execute(t.db);
+    expect(rows[0]!.n).toBe(data.heartbeats.filter((h) => h.entity.length > 3000).length);
+    expect(rows[0]!.n).toBeGreaterThan(10);
+    for (const user of data.users) {
+      const own = data.heartbeats.filter((h) => h.userId === user.id);
+      const s = (await loadUserSettings(t.db, user.id))!;
+      const range = { from: localDayOf(own[0]!.time, s.timeZone), to: localDayOf(NOW, s.timeZone) };
+      const read = await readAll(t.db, user.id, range, s.timeZone);
+      const byTimeThenId = [...own].sort((a, b) => a.time - b.time || a.id - b.id);
+      expect(read.map((h) => [h.time, h.id, h.entity])).toEqual(
+        byTimeThenId.map((h) => [h.time, h.id, h.entity]),
+      );
+      expect(await firstHeartbeatTime(t.db, user.id)).toBe(byTimeThenId[0]!.time);
+      const expected = summarizeDays(s, range, read);
+      expect(expected.some((d) => d.items.length > 0)).toBe(true);
+      for (const perQuery of [1, 31]) {
+        expect(await viaDurations(t.db, s, range, perQuery)).toEqual(expected);
+      }
+    }
   });
 });

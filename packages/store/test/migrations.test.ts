@@ -2,14 +2,17 @@ import {
   type AggDatabase,
   type Database,
   HEARTBEATS_COVERING_INDEX,
+  HEARTBEATS_OVERSIZED_INDEX,
   MIGRATIONS,
   migrateToLatest,
   openDatabase,
   SUMMARY_UNIQUE_INDEX,
 } from "@agg/store";
 import { createTestDatabase, openTestPglite, type TestDatabase } from "@agg/test-support";
-import { type Kysely, sql } from "kysely";
+import { CompiledQuery, type Kysely, sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
+import { fitsCoveringIndex, oversizedForCoveringIndex } from "../src/repository/covering-index-fit";
+import { dayDurationsSql } from "../src/repository/day-durations-sql";
 
 const WAKAPI_TABLES = ["users", "heartbeats", "durations", "summaries", "summary_items", "language_mappings"];
 const ALL_MIGRATIONS = Object.keys(MIGRATIONS);
@@ -74,6 +77,7 @@ describe("migrateToLatest", () => {
     expect(await indexNames(store.db)).toEqual(
       expect.arrayContaining([
         HEARTBEATS_COVERING_INDEX,
+        HEARTBEATS_OVERSIZED_INDEX,
         "agg_summary_items_summary_id_idx",
         SUMMARY_UNIQUE_INDEX,
         "agg_batch_users_batch_status_idx",
@@ -118,6 +122,7 @@ describe("migrateToLatest", () => {
     expect(indexesAfter.filter((i) => !indexesBefore.includes(i))).toEqual(
       expect.arrayContaining([
         HEARTBEATS_COVERING_INDEX,
+        HEARTBEATS_OVERSIZED_INDEX,
         "agg_summary_items_summary_id_idx",
         SUMMARY_UNIQUE_INDEX,
       ]),
@@ -219,39 +224,56 @@ describe("migrateToLatest", () => {
     );
   });
 
-  it("makes a user's heartbeat page a range scan on the index", async () => {
+  it("makes a user's heartbeat page a range scan of each heartbeats index", async () => {
     const { store } = await postgres({ wakapiFixture: true });
     await migrateToLatest(store.db);
     const rows = await store.db.transaction().execute(async (trx) => {
       await sql`set local enable_seqscan = off`.execute(trx);
-      const plan = await sql<{ "QUERY PLAN": string }>`
-        explain select id, time from heartbeats
+      await sql`set local enable_bitmapscan = off`.execute(trx);
+      const page = (fits: string) => `select id, time from heartbeats
         where user_id = 'u' and time >= now() - interval '1 day' and time < now()
-          and (time, id) > (now() - interval '1 hour', 5)
-        order by time, id limit 100`.execute(trx);
+          and (time, id) > (now() - interval '1 hour', 5) and ${fits}`;
+      const plan = await sql<{ "QUERY PLAN": string }>`explain ${sql.raw(
+        `${page(fitsCoveringIndex())} union all ${page(oversizedForCoveringIndex())} order by time, id limit 100`,
+      )}`.execute(trx);
       return plan.rows;
     });
     const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
     expect(plan).toContain(HEARTBEATS_COVERING_INDEX);
-    expect(plan).not.toContain("Sort");
+    expect(plan).toContain(HEARTBEATS_OVERSIZED_INDEX);
+    expect(plan).not.toContain("Seq Scan");
   });
 
-  it("makes a user's days of durations an index-only scan, and drops the index it replaces", async () => {
+  it("makes a user's days of durations an index-only scan, entity included, and drops the indexes it replaces", async () => {
     const { store } = await postgres({ wakapiFixture: true });
     await migrateToLatest(store.db);
-    expect(await indexNames(store.db)).not.toContain("agg_heartbeats_user_time_id_idx");
-    await sql`vacuum heartbeats`.execute(store.db);
-    const rows = await store.db.transaction().execute(async (trx) => {
-      await sql`set local enable_seqscan = off`.execute(trx);
-      await sql`set local enable_bitmapscan = off`.execute(trx);
-      const plan = await sql<{ "QUERY PLAN": string }>`
-        explain select time, id, project, language, editor, operating_system, machine, category from heartbeats
-        where user_id = 'u' and time >= now() - interval '31 days' and time < now()`.execute(trx);
-      return plan.rows;
-    });
-    expect(rows.map((r) => r["QUERY PLAN"]).join("\n")).toContain(
-      `Index Only Scan using ${HEARTBEATS_COVERING_INDEX}`,
+    // As an earlier version of the engine left them.
+    await sql`create index agg_heartbeats_user_time_covering_idx on heartbeats (user_id, time, id)
+      include (project, language, editor, operating_system, machine, category)`.execute(store.db);
+    await sql`create index agg_heartbeats_user_time_id_idx on heartbeats (user_id, time, id)`.execute(
+      store.db,
     );
+    expect((await migrateToLatest(store.db)).warnings).toEqual([]);
+    const indexes = await indexNames(store.db);
+    expect(indexes).toEqual(expect.arrayContaining([HEARTBEATS_COVERING_INDEX, HEARTBEATS_OVERSIZED_INDEX]));
+    expect(indexes).not.toContain("agg_heartbeats_user_time_covering_idx");
+    expect(indexes).not.toContain("agg_heartbeats_user_time_id_idx");
+    await sql`vacuum heartbeats`.execute(store.db);
+    const day = Date.UTC(2024, 2, 1);
+    const request = JSON.stringify([
+      { k: 0, u: "u", lo: day, hi: day + 86_400_000, starts: [day], tmo: 600_000 },
+    ]);
+    for (const withEntity of [false, true]) {
+      const rows = await store.db.transaction().execute(async (trx) => {
+        await sql`set local enable_seqscan = off`.execute(trx);
+        await sql`set local enable_bitmapscan = off`.execute(trx);
+        const query = CompiledQuery.raw(`explain ${dayDurationsSql(withEntity)}`, [request]);
+        return (await trx.executeQuery<{ "QUERY PLAN": string }>(query)).rows;
+      });
+      const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toContain(`Index Only Scan using ${HEARTBEATS_COVERING_INDEX}`);
+      expect(plan).toContain(HEARTBEATS_OVERSIZED_INDEX);
+    }
   });
 
   it("builds the covering index again when a failed concurrent build left it invalid", async () => {

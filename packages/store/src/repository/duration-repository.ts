@@ -89,8 +89,7 @@ export async function loadUsersDayDurations(
     ];
   });
   const answers: DayDuration[][] = requests.map(() => []);
-  // Entities only where asked, and by a query that never names the column otherwise:
-  // without it, a user's rows are an index-only scan of the covering index.
+  // Entities only where asked: grouping by them multiplies the rows that come back.
   for (const withEntity of [false, true]) {
     const group = asked.filter((a) => a.ent === withEntity);
     if (group.length === 0) continue;

@@ -1,8 +1,9 @@
 import type { Heartbeat } from "@agg/core";
-import { type Kysely, sql } from "kysely";
+import { type Expression, type Kysely, type RawBuilder, sql } from "kysely";
 import { InvalidInputError } from "../invalid-input-error";
 import type { Database, HeartbeatAttributeColumns } from "../schema";
 import { toEpochMs, toNumber } from "../timestamp";
+import { fitsCoveringIndex, oversizedForCoveringIndex } from "./covering-index-fit";
 
 /** Heartbeats per page when the caller does not say. */
 export const DEFAULT_HEARTBEAT_PAGE_SIZE = 10_000;
@@ -59,7 +60,10 @@ interface HeartbeatRow extends HeartbeatAttributeColumns {
   readonly entity: string;
 }
 
-/** One keyset page: the range scan `(user_id, time, id)` from just after `after`. */
+/**
+ * One keyset page: the range scans `(user_id, time, id)` of the covering index
+ * and of the oversized-rows index from just after `after`, merged in order.
+ */
 function fetchPage(
   db: Kysely<Database>,
   userId: string,
@@ -68,29 +72,38 @@ function fetchPage(
   after: Cursor | null,
   pageSize: number,
 ): Promise<HeartbeatRow[]> {
-  let query = db
-    .selectFrom("heartbeats")
-    .select([
-      "id",
-      "time",
-      sql<string>`time::text`.as("cursor_time"),
-      "entity",
-      "project",
-      "language",
-      "editor",
-      "operating_system",
-      "machine",
-      "category",
-    ])
-    .where("user_id", "=", userId)
-    .where("time", ">=", new Date(fromMs))
-    .where("time", "<", new Date(toMs));
-  if (after) {
-    query = query.where(({ eb, refTuple, tuple }) =>
-      eb(refTuple("time", "id"), ">", tuple(sql<Date>`cast(${after.time} as timestamptz)`, after.id)),
-    );
-  }
-  return query.orderBy("time").orderBy("id").limit(pageSize).execute();
+  const rowsWhere = (fits: string) => {
+    let query = db
+      .selectFrom("heartbeats")
+      .select([
+        "id",
+        "time",
+        sql<string>`time::text`.as("cursor_time"),
+        "entity",
+        "project",
+        "language",
+        "editor",
+        "operating_system",
+        "machine",
+        "category",
+      ])
+      .where("user_id", "=", userId)
+      .where("time", ">=", new Date(fromMs))
+      .where("time", "<", new Date(toMs))
+      .where(sql<boolean>`${sql.raw(fits)}`);
+    if (after) {
+      query = query.where(({ eb, refTuple, tuple }) =>
+        eb(refTuple("time", "id"), ">", tuple(sql<Date>`cast(${after.time} as timestamptz)`, after.id)),
+      );
+    }
+    return query;
+  };
+  return rowsWhere(fitsCoveringIndex())
+    .unionAll(rowsWhere(oversizedForCoveringIndex()))
+    .orderBy("time")
+    .orderBy("id")
+    .limit(pageSize)
+    .execute();
 }
 
 function toHeartbeat(row: HeartbeatRow): Heartbeat {
@@ -112,12 +125,18 @@ function toHeartbeat(row: HeartbeatRow): Heartbeat {
  * the user has none.
  */
 export async function firstHeartbeatTime(db: Kysely<Database>, userId: string): Promise<number | null> {
-  const row = await db
-    .selectFrom("heartbeats")
-    .select("time")
-    .where("user_id", "=", userId)
-    .orderBy("time")
-    .limit(1)
-    .executeTakeFirst();
-  return row ? toEpochMs(row.time) : null;
+  const row = await db.selectNoFrom(firstHeartbeatOf(sql.val(userId)).as("time")).executeTakeFirst();
+  return row?.time ? toEpochMs(row.time) : null;
+}
+
+/**
+ * The time of a user's first heartbeat as an SQL expression (null when none):
+ * the earlier of the first row of the covering index and the first of the
+ * oversized-rows index, each one index probe, where a plain `min(time)` could
+ * use neither partial index.
+ */
+export function firstHeartbeatOf(userId: Expression<string>): RawBuilder<Date | null> {
+  const first = (fits: string) =>
+    sql`(select h.time from heartbeats h where h.user_id = ${userId} and ${sql.raw(fits)} order by h.time limit 1)`;
+  return sql<Date | null>`least(${first(fitsCoveringIndex("h."))}, ${first(oversizedForCoveringIndex("h."))})`;
 }

@@ -2,6 +2,7 @@ import { type LanguageMapping, resolveUserSettings, type UserSettings } from "@a
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../schema";
 import { toEpochMs } from "../timestamp";
+import { firstHeartbeatOf } from "./heartbeat-repository";
 
 /** Ids per `in (...)` list, well under PostgreSQL's 65 535 bind parameters. */
 const IDS_PER_QUERY = 10_000;
@@ -99,13 +100,7 @@ export async function loadUsersPlanInputs(
         sql<{ extension: string | null; language: string | null }[] | null>`(
           select json_agg(json_build_object('extension', m.extension, 'language', m.language) order by m.id)
           from language_mappings m where m.user_id = u.id)`.as("mappings"),
-        eb
-          .selectFrom("heartbeats as h")
-          .select("h.time")
-          .whereRef("h.user_id", "=", "u.id")
-          .orderBy("h.time")
-          .limit(1)
-          .as("first_heartbeat"),
+        firstHeartbeatOf(sql.ref("u.id")).as("first_heartbeat"),
         eb
           .selectFrom("summaries as s")
           .select("s.from_time")
