@@ -4,7 +4,12 @@
  * role on a migrated Wakapi database, and the role can do nothing more.
  */
 import { randomBytes } from "node:crypto";
-import { migrateToLatest, openDatabase } from "@agg/store";
+import {
+  HEARTBEATS_COVERING_INDEX,
+  HEARTBEATS_OVERSIZED_INDEX,
+  migrateToLatest,
+  openDatabase,
+} from "@agg/store";
 import {
   ContractClient,
   compareWithReference,
@@ -202,6 +207,46 @@ describe("pnpm agg grants", () => {
         // What it needs still works.
         expect(await sqlState(engineRole, "select count(*) from heartbeats")).toBeUndefined();
       });
+    });
+
+    it("warns, building nothing, when the heartbeats indexes are missing and the role does not own heartbeats", async () => {
+      const migrateAsRole = async () => {
+        const store = await openDatabase({ url: roleUrl, poolSize: 1 });
+        try {
+          return (await migrateToLatest(store.db)).warnings;
+        } finally {
+          await store.close();
+        }
+      };
+      try {
+        await withClient(testDb.url, (owner) => owner.query(`drop index ${HEARTBEATS_OVERSIZED_INDEX}`));
+        const one = await migrateAsRole();
+        expect(one).toHaveLength(1);
+        expect(one[0]).toContain(`${HEARTBEATS_OVERSIZED_INDEX} is missing`);
+        expect(one[0]).toContain("as the owner to create it");
+        await withClient(testDb.url, (owner) => owner.query(`drop index ${HEARTBEATS_COVERING_INDEX}`));
+        const both = await migrateAsRole();
+        expect(both).toHaveLength(1);
+        expect(both[0]).toContain(
+          `${HEARTBEATS_OVERSIZED_INDEX} and ${HEARTBEATS_COVERING_INDEX} are missing`,
+        );
+        expect(both[0]).toContain("as the owner to create them");
+        await withClient(testDb.url, async (owner) => {
+          const { rows } = await owner.query<{ n: number }>(
+            "select count(*)::int as n from pg_indexes where indexname in ($1, $2)",
+            [HEARTBEATS_COVERING_INDEX, HEARTBEATS_OVERSIZED_INDEX],
+          );
+          expect(rows[0]?.n).toBe(0);
+        });
+      } finally {
+        // As the owner, as before: the indexes again.
+        const store = await openDatabase({ url: testDb.url, poolSize: 1 });
+        try {
+          expect((await migrateToLatest(store.db)).warnings).toEqual([]);
+        } finally {
+          await store.close();
+        }
+      }
     });
   });
 });
