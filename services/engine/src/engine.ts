@@ -435,28 +435,34 @@ export class Engine {
    * Scatter-gather: every live instance answers with its own actors. It returns
    * as soon as every instance known alive has answered, or after a short
    * deadline; instances that stayed silent are listed with `answered: false`.
+   * The answering instance puts in its own view directly: going through NATS
+   * to itself, it could miss its own deadline while busy and list itself as
+   * silent.
    */
   private async onInspect(m: Msg): Promise<unknown> {
     const filter = decodeRequest(InspectRequestSchema, m.data);
     const expected = this.presence?.alive() ?? [];
-    const views: InstanceView[] = [];
+    const views: InstanceView[] = [this.instanceView()];
+    const allAnswered = () => expected.every((e) => views.some((v) => v.instance.id === e.id));
     // Gather until every instance known alive has answered (or the deadline):
     // a malformed or duplicate answer never stands in for a real one.
-    const replies = await this.nc.requestMany(this.subjects.inspectInstance, json({}), { maxWait: 400 });
-    try {
-      for await (const r of replies) {
-        try {
-          const view = r.json<InstanceView>();
-          if (typeof view?.instance?.id !== "string" || !Array.isArray(view.actors)) continue;
-          if (views.some((v) => v.instance.id === view.instance.id)) continue;
-          views.push(view);
-        } catch {
-          continue;
+    if (!allAnswered()) {
+      const replies = await this.nc.requestMany(this.subjects.inspectInstance, json({}), { maxWait: 400 });
+      try {
+        for await (const r of replies) {
+          try {
+            const view = r.json<InstanceView>();
+            if (typeof view?.instance?.id !== "string" || !Array.isArray(view.actors)) continue;
+            if (views.some((v) => v.instance.id === view.instance.id)) continue;
+            views.push(view);
+          } catch {
+            continue;
+          }
+          if (allAnswered()) break;
         }
-        if (expected.every((e) => views.some((v) => v.instance.id === e.id))) break;
+      } catch {
+        // The deadline passed: keep what arrived.
       }
-    } catch {
-      // The deadline passed: keep what arrived.
     }
     const answered = new Set(views.map((v) => v.instance.id));
     const silent = expected.filter((e) => !answered.has(e.id));
