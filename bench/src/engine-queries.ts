@@ -42,12 +42,12 @@ export async function explainEngineQueries(
     },
     {
       label: "loadUsersDayDurations, 31 days, no entity",
-      sql: dayDurationsSql(false),
+      sql: dayDurationsSql(),
       params: [request(false)],
     },
     {
       label: "loadUsersDayDurations, 31 days, with entity (users with language mappings)",
-      sql: dayDurationsSql(true),
+      sql: dayDurationsSql(),
       params: [request(true)],
     },
     {

@@ -101,6 +101,13 @@ describe.each(storeFactories)("day durations on $kind", ({ open }) => {
     }
     expect(together.flat().length).toBeGreaterThan(50);
     expect(together[requests.length - 1]).toEqual([]);
+    // Entities only for the users who asked for them (those with mappings), in the same statement.
+    for (const [k, r] of requests.entries()) {
+      const entities = together[k]!.map((d) => d.entity);
+      if (r.withEntity) expect(entities.length > 0 && entities.every((e) => e !== null)).toBe(true);
+      else expect(entities.every((e) => e === null)).toBe(true);
+    }
+    expect(requests.some((r) => r.withEntity) && requests.some((r) => !r.withEntity)).toBe(true);
   });
 
   it("returns nothing for a user without heartbeats in the days", async () => {

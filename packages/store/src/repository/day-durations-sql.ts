@@ -5,32 +5,33 @@ import { fitsCoveringIndex, oversizedForCoveringIndex } from "./covering-index-f
  * own (importing only the covering index's predicates), so that the benchmark
  * explains exactly the statement the engine runs (`pnpm bench --explain`).
  *
- * `$1` is a `jsonb` array of requests `{k, u, lo, hi, starts, tmo}`: the
+ * `$1` is a `jsonb` array of requests `{k, u, lo, hi, starts, tmo, ent}`: the
  * request's index, the user, the range's first and end instants and the day
- * starts (epoch ms), and the timeout. Each row is one (request, day, attribute
+ * starts (epoch ms), the timeout, and whether rows carry the entity (only
+ * users with language mappings need it, and grouping by it multiplies their
+ * rows; the others get null). Each row is one (request, day, attribute
  * combination) with the summed credit and the heartbeat count.
  *
  * A user's rows are an index-only range scan of the covering index, entity
  * included, plus the rare rows too big for it from the oversized-rows index
  * (`covering-index-fit.ts`); the window sorts them together by `(time, id)`.
- *
- * @param withEntity whether rows carry the entity; without it the query never
- *   names the column, so the rows it multiplies are not grouped by it.
+ * The entity is in the covering index too, so users with and without it share
+ * one statement.
  * @internal
  */
-export function dayDurationsSql(withEntity: boolean): string {
+export function dayDurationsSql(): string {
   const userRows = (fits: string) => `
           select h.time, h.id, h.project, h.language, h.editor, h.operating_system, h.machine, h.category,
-            ${withEntity ? "h.entity" : "null::text"} as entity
+            case when req.ent then h.entity end as entity
           from heartbeats h
           where h.user_id = req.u and h.time >= req.lo and h.time < req.hi and ${fits}`;
   return `
     with req as (
-      select r.k, r.u, r.starts, r.tmo,
+      select r.k, r.u, r.starts, r.tmo, r.ent,
         timestamptz 'epoch' + r.lo * interval '1 millisecond' as lo,
         timestamptz 'epoch' + r.hi * interval '1 millisecond' as hi
       from jsonb_to_recordset(cast($1 as jsonb))
-        as r(k int4, u text, lo int8, hi int8, starts int8[], tmo int8)
+        as r(k int4, u text, lo int8, hi int8, starts int8[], tmo int8, ent bool)
       -- In k order, each user's rows then come in k order too, so the window's sort
       -- is an incremental one (a small in-memory sort per user, of rows already in
       -- (time, id) order) instead of one sort of every user's rows, which spills.

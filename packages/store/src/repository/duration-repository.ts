@@ -89,24 +89,20 @@ export async function loadUsersDayDurations(
     ];
   });
   const answers: DayDuration[][] = requests.map(() => []);
-  // Entities only where asked: grouping by them multiplies the rows that come back.
-  for (const withEntity of [false, true]) {
-    const group = asked.filter((a) => a.ent === withEntity);
-    if (group.length === 0) continue;
-    for (const r of await queryDurations(db, group, withEntity)) {
-      answers[r.k]!.push({
-        dayIndex: r.day_index,
-        project: r.project,
-        language: r.language,
-        editor: r.editor,
-        operatingSystem: r.operating_system,
-        machine: r.machine,
-        category: r.category,
-        entity: r.entity,
-        creditedMs: r.credited_ms,
-        heartbeats: r.heartbeats,
-      });
-    }
+  if (asked.length === 0) return answers;
+  for (const r of await queryDurations(db, asked)) {
+    answers[r.k]!.push({
+      dayIndex: r.day_index,
+      project: r.project,
+      language: r.language,
+      editor: r.editor,
+      operatingSystem: r.operating_system,
+      machine: r.machine,
+      category: r.category,
+      entity: r.entity,
+      creditedMs: r.credited_ms,
+      heartbeats: r.heartbeats,
+    });
   }
   return answers;
 }
@@ -125,9 +121,8 @@ interface AskedDurations {
 async function queryDurations(
   db: Kysely<Database>,
   asked: readonly AskedDurations[],
-  withEntity: boolean,
 ): Promise<(DurationRow & { k: number })[]> {
-  const query = CompiledQuery.raw(dayDurationsSql(withEntity), [JSON.stringify(asked)]);
+  const query = CompiledQuery.raw(dayDurationsSql(), [JSON.stringify(asked)]);
   const { rows } = await db.executeQuery<DurationRow & { k: number }>(query);
   return rows;
 }
