@@ -52,11 +52,9 @@ const HEARTBEATS_INDEXES = [
  * they are built plainly: there is no other writer to block.
  */
 export async function ensureHeartbeatsCoveringIndex(db: AnyKysely): Promise<string[]> {
-  if (await heartbeatsIndexesInPlace(db)) return [];
+  const { missing, superseded } = await heartbeatsIndexesToMend(db);
+  if (missing.length === 0 && superseded.length === 0) return [];
   if (!(await mayCreateIndexOn(db, "heartbeats"))) {
-    const missing: string[] = [];
-    for (const { name } of HEARTBEATS_INDEXES)
-      if ((await indexState(db, name)) !== "valid") missing.push(name);
     if (missing.length === 0) return [];
     const [verb, them] = missing.length === 1 ? ["is", "it"] : ["are", "them"];
     return [
@@ -95,12 +93,15 @@ export async function ensureHeartbeatsCoveringIndex(db: AnyKysely): Promise<stri
   return [];
 }
 
-/** Whether both indexes are valid and none they replace is left. */
-async function heartbeatsIndexesInPlace(db: AnyKysely): Promise<boolean> {
-  for (const { name } of HEARTBEATS_INDEXES) if ((await indexState(db, name)) !== "valid") return false;
-  for (const name of SUPERSEDED_HEARTBEATS_INDEXES)
-    if ((await indexState(db, name)) !== "missing") return false;
-  return true;
+/** The indexes of this module that are not valid yet, and those they replace that are still there. */
+async function heartbeatsIndexesToMend(db: AnyKysely): Promise<{ missing: string[]; superseded: string[] }> {
+  const missing: string[] = [];
+  for (const { name } of HEARTBEATS_INDEXES) if ((await indexState(db, name)) !== "valid") missing.push(name);
+  const superseded: string[] = [];
+  for (const name of SUPERSEDED_HEARTBEATS_INDEXES) {
+    if ((await indexState(db, name)) !== "missing") superseded.push(name);
+  }
+  return { missing, superseded };
 }
 
 /** SQLSTATE 25001: the statement cannot run inside a transaction block. */
