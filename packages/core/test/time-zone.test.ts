@@ -71,6 +71,37 @@ describe("localDayOf", () => {
     expect(localDayOf(-0.5, "UTC")).toBe("1969-12-31");
   });
 
+  it("agrees with an independent reading for any instant, asked once or again (it is memoised per second)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...TRICKY_ZONES),
+        fc.integer({ min: at("1900-01-01T00:00:00Z"), max: at("2100-01-01T00:00:00Z") }),
+        (zone, t) => {
+          const second = Math.floor(t / 1000) * 1000;
+          const expected = referenceDay(t, zone);
+          // The first and last millisecond of the instant's second share its day.
+          for (const u of [t, second, second + 999, t]) expect(localDayOf(u, zone)).toBe(expected);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("stays exact past its memo's bound, across local midnights", () => {
+    // Seconds around every local midnight of 40 years in a zone whose offsets
+    // changed often: far more distinct instants than the memo holds.
+    const zone = "America/Sao_Paulo";
+    for (let pass = 0; pass < 2; pass++) {
+      let day = "1985-01-01";
+      for (let i = 0; i < 3_000; i++, day = addDays(day, 5)) {
+        const start = startOfLocalDay(day, zone);
+        for (const t of [start - 1_000, start - 1, start, start + 999]) {
+          expect(localDayOf(t, zone)).toBe(referenceDay(t, zone));
+        }
+      }
+    }
+  });
+
   it("refuses unresolved zone names with a named error", () => {
     expect(() => localDayOf(0, "Mars/Olympus")).toThrow(InvalidTimeZoneError);
     expect(() => startOfLocalDay("2025-01-01", "Mars/Olympus")).toThrow(InvalidTimeZoneError);
