@@ -3,8 +3,17 @@ import { type Database, loadUsersPlanInputs, type UserPlanInputs } from "@agg/st
 import type { Kysely } from "kysely";
 import { type PlanRequest, planFromInputs } from "./user-work";
 
-/** Users planned per query at acceptance: bounded memory, whatever the batch size. */
+/** Users planned per round at acceptance: bounded memory, whatever the batch size. */
 const USERS_PER_QUERY = 5_000;
+/**
+ * A round's users are read by this many queries at once. Acceptance is serial
+ * (no job exists before it ends) and, for a nightly run, its largest part was
+ * this one query on one PostgreSQL core, the other idle: 20 to 25 ms of a
+ * 400-user nightly run of 400 to 500 ms (BENCHMARKS.md, stop 17).
+ */
+const PARALLEL_QUERIES = 2;
+/** Below this many users per query, one query is as quick as two. */
+const MIN_USERS_PER_PARALLEL_QUERY = 100;
 
 /** A user whose job would end at planning: decided at acceptance, without a job or an actor. */
 export interface DecidedUser {
@@ -50,7 +59,7 @@ export async function triageBatchUsers(
   const decidedCounts: Record<UserOutcome, number> = { done: 0, failed: 0, skipped: 0 };
   for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
     const chunk = userIds.slice(i, i + USERS_PER_QUERY);
-    const inputs = await loadUsersPlanInputs(db, chunk);
+    const inputs = await loadPlanInputsInParallel(db, chunk);
     for (const userId of chunk) {
       const read = inputs.get(userId) ?? null;
       const plan = planFromInputs(read, request, nowMs);
@@ -68,4 +77,23 @@ export async function triageBatchUsers(
     }
   }
   return { withWork, decided, decidedCounts };
+}
+
+/** `loadUsersPlanInputs` of `userIds`, split over up to `PARALLEL_QUERIES` queries in flight at once. */
+async function loadPlanInputsInParallel(
+  db: Kysely<Database>,
+  userIds: readonly string[],
+): Promise<Map<string, UserPlanInputs>> {
+  const parts = Math.max(
+    1,
+    Math.min(PARALLEL_QUERIES, Math.floor(userIds.length / MIN_USERS_PER_PARALLEL_QUERY)),
+  );
+  if (parts === 1) return loadUsersPlanInputs(db, userIds);
+  const size = Math.ceil(userIds.length / parts);
+  const maps = await Promise.all(
+    Array.from({ length: parts }, (_, i) => loadUsersPlanInputs(db, userIds.slice(i * size, (i + 1) * size))),
+  );
+  const all = new Map<string, UserPlanInputs>();
+  for (const m of maps) for (const [userId, inputs] of m) all.set(userId, inputs);
+  return all;
 }

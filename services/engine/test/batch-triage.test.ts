@@ -62,6 +62,52 @@ describe("triageBatchUsers", () => {
     ]);
   });
 
+  it("reads a large batch's inputs with queries in parallel and decides each user as alone", async () => {
+    // 250 users: the triage splits them over two queries; every one must be read.
+    const ids = Array.from({ length: 250 }, (_, i) => `bulk-${String(i).padStart(3, "0")}`);
+    await store.db
+      .insertInto("users")
+      .values(ids.map((id) => ({ id })))
+      .execute();
+    const withHeartbeats = ids.filter((_, i) => i % 2 === 0);
+    await store.db
+      .insertInto("heartbeats")
+      .values(
+        withHeartbeats.map((id) => ({
+          user_id: id,
+          entity: "a.go",
+          time: new Date(YESTERDAY - 3 * DAY),
+          created_at: new Date(),
+        })),
+      )
+      .execute();
+    const upToDate = withHeartbeats.filter((_, i) => i % 5 === 0);
+    for (const id of upToDate) {
+      await replaceDays(store.db, [
+        {
+          userId: id,
+          day: "2025-06-14",
+          fromTime: YESTERDAY,
+          toTime: YESTERDAY + DAY,
+          numHeartbeats: 0,
+          items: [],
+        },
+      ]);
+    }
+    const triage = await triageBatchUsers(store.db, ids, { mode: "missing" }, NOW);
+    expect(triage.withWork).toEqual(withHeartbeats.filter((id) => !upToDate.includes(id)));
+    expect(triage.decided).toEqual(
+      ids
+        .filter((id) => !triage.withWork.includes(id))
+        .map((userId) =>
+          upToDate.includes(userId)
+            ? { userId, outcome: "done", reason: "up-to-date" }
+            : { userId, outcome: "skipped", reason: "no-heartbeats" },
+        ),
+    );
+    expect(triage.decidedCounts).toEqual({ done: upToDate.length, failed: 0, skipped: 125 });
+  });
+
   it("gives every user with heartbeats a job in a regenerate, and honours the request's days", async () => {
     const regenerate = await triageBatchUsers(store.db, users, { mode: "regenerate" }, NOW);
     expect(regenerate.withWork).toEqual(["up-to-date", "behind", "tokyo"]);
