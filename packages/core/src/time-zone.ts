@@ -14,8 +14,12 @@ const SECOND = 1000;
 const DAY = 86_400_000;
 /** Day starts memoised per zone; a batch asks for the same days over and over. */
 const DAY_START_CACHE_LIMIT = 1024;
-/** Local days of instants memoised per zone (see {@link localDayOf}). */
-const LOCAL_DAY_CACHE_LIMIT = 4096;
+/**
+ * Local days of instants memoised per zone (see {@link localDayOf}). Small: the
+ * instants asked for again are few per zone, and unique ones (first heartbeats)
+ * only pass through; a few hundred zones stay within a few MB.
+ */
+const LOCAL_DAY_CACHE_LIMIT = 256;
 
 /** Index in the formatter's digit groups of each field, learnt once per zone (locale data may vary). */
 interface FieldOrder {
