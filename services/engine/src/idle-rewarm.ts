@@ -16,8 +16,9 @@ export interface IdleRewarmOptions {
 
 /**
  * Runs the start-up warm-up again once the instance has done real work and
- * then been idle for `idleMs`: once per idle spell, never while a job is held,
- * and stopping at its next round (a few milliseconds) when a job arrives.
+ * then been idle for `idleMs`: once per idle spell, never while a job is held
+ * or a request is being accepted (`hold`), and stopping at its next round (a
+ * few milliseconds) when either begins.
  *
  * Why: a batch leaves V8's state behind it. Code optimised for the warm-up's
  * objects meets real ones and is thrown away late in the batch ("wrong map"
@@ -34,16 +35,42 @@ export class IdleRewarm {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Open holds (see `hold`). */
+  private holds = 0;
+  /** A job settled while held: the idle spell starts when the last hold is released. */
+  private settledWhileHeld = false;
 
   constructor(private readonly opts: IdleRewarmOptions) {}
 
   /** A job was settled: if that left the instance idle, the warm-up runs after `idleMs` more of it. */
   jobSettled(): void {
-    if (this.stopped || this.opts.idleMs <= 0 || this.opts.busy()) return;
+    if (this.holds > 0) this.settledWhileHeld = true;
+    if (this.stopped || this.opts.idleMs <= 0 || this.busy()) return;
     // Re-armed by each settled job: the idle spell counts from the last one.
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.start(), this.opts.idleMs);
     this.timer.unref();
+  }
+
+  /**
+   * Work that holds no job yet, such as a request being accepted (its triage,
+   * its ledger rows, its first jobs published): until the returned release is
+   * called, no warm-up starts and a running one gives way at its next round.
+   * Without it, a request that came in during a warm-up's round waited for
+   * that round and its garbage on the main thread (BENCHMARKS.md, stop 18).
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0 && this.settledWhileHeld) {
+        this.settledWhileHeld = false;
+        this.jobSettled();
+      }
+    };
   }
 
   /** True while a warm-up runs. */
@@ -59,12 +86,16 @@ export class IdleRewarm {
     await this.running;
   }
 
+  private busy(): boolean {
+    return this.holds > 0 || this.opts.busy();
+  }
+
   private start(): void {
     this.timer = undefined;
-    if (this.stopped || this.running || this.opts.busy()) return;
+    if (this.stopped || this.running || this.busy()) return;
     let gaveWay = false;
     const keepGoing = () => {
-      gaveWay ||= this.stopped || this.opts.busy();
+      gaveWay ||= this.stopped || this.busy();
       return !gaveWay;
     };
     this.running = this.opts

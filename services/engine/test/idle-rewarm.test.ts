@@ -103,6 +103,55 @@ describe("IdleRewarm", () => {
     expect(done).toEqual([false]);
   });
 
+  it("gives way to a hold (a request being accepted) at its next round, and starts again after its release", async () => {
+    const warm = fakeWarmUp(100, 5);
+    const done: boolean[] = [];
+    const rewarm = create({
+      idleMs: 5,
+      busy: () => false,
+      run: warm.run,
+      onDone: (_ms, finished) => done.push(finished),
+    });
+    rewarm.jobSettled();
+    await pass(5 + 5 * 2);
+    expect(rewarm.warming).toBe(true);
+    const release = rewarm.hold();
+    await pass(5);
+    expect(rewarm.warming).toBe(false);
+    expect(warm.runs).toEqual([{ rounds: 3 }]);
+    expect(done).toEqual([false]);
+
+    // Held: a job settling does not arm it, however long the hold lasts.
+    rewarm.jobSettled();
+    await pass(100);
+    expect(warm.runs).toHaveLength(1);
+
+    // Released: the idle spell starts now.
+    release();
+    release(); // a second call changes nothing
+    await pass(4);
+    expect(warm.runs).toHaveLength(1);
+    await pass(1);
+    expect(rewarm.warming).toBe(true);
+    expect(warm.runs).toHaveLength(2);
+  });
+
+  it("does not start while held, and a release with no job settled meanwhile arms nothing", async () => {
+    const warm = fakeWarmUp(2, 1);
+    const rewarm = create({ idleMs: 10, busy: () => false, run: warm.run });
+    rewarm.jobSettled(); // armed: would start at 10
+    const first = rewarm.hold();
+    const second = rewarm.hold();
+    await pass(50);
+    expect(warm.runs).toEqual([]); // the armed run found it held
+    first();
+    await pass(50);
+    expect(warm.runs).toEqual([]); // one hold is still open
+    second();
+    await pass(50);
+    expect(warm.runs).toEqual([]); // no work ended while held: nothing to warm up again for
+  });
+
   it("stop cancels an armed run and waits for a running one to end its round", async () => {
     const armed = fakeWarmUp(2, 1);
     const first = create({ idleMs: 20, busy: () => false, run: armed.run });
