@@ -270,17 +270,28 @@ export async function insertNightlyDay(client: PgClient): Promise<number> {
   return result.rowCount ?? 0;
 }
 
+/** The largest summary id so far (0 if none): what a later run wrote is above it. */
+export async function lastSummaryId(client: PgClient): Promise<number> {
+  const { rows } = await client.query<{ id: string | null }>("select max(id)::text as id from summaries");
+  return Number(rows[0]?.id ?? 0);
+}
+
 /**
- * Deletes every user's latest summary (after a nightly run: the nightly day's),
- * with its items, so `missing` has that day to do again.
+ * Deletes every summary above `afterId` with its items: after a nightly run,
+ * every day it wrote, so that `missing` has the same days to do again.
+ *
+ * Every day, not the latest one per user: a nightly run writes a user's days
+ * up to yesterday in the user's zone, and for the zones already a day ahead
+ * of the data's nightly day that is two days, the second one empty. Deleting
+ * only the latest summary left the nightly day in place for those users, so
+ * a repeat redid their empty day alone (BENCHMARKS.md, stop 18).
  */
-export async function deleteLatestSummaries(client: PgClient): Promise<number> {
-  const result = await client.query(`
-    with latest as (
-      select s.id from summaries s
-      where s.from_time = (select max(l.from_time) from summaries l where l.user_id = s.user_id)
-    ),
-    items as (delete from summary_items where summary_id in (select id from latest))
-    delete from summaries where id in (select id from latest)`);
+export async function deleteSummariesAfter(client: PgClient, afterId: number): Promise<number> {
+  const result = await client.query(
+    `with doomed as (select id from summaries where id > $1),
+    items as (delete from summary_items where summary_id in (select id from doomed))
+    delete from summaries where id in (select id from doomed)`,
+    [afterId],
+  );
   return result.rowCount ?? 0;
 }

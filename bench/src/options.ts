@@ -77,7 +77,7 @@ export const USAGE = `usage: pnpm bench [options]
                      (default ${DEFAULT_OPTIONS.failoverTimeouts.map((t) => `${t.leaseTtlMs}/${t.ackWaitMs}`).join(",")}, the engine's defaults)
   --batch-scale 10000,100000  instead of the comparison: a nightly batch over that many
                      users (95 % up to date), its acceptance time, duration and peak RSS
-  --nightly-repeats N  after the nightly run, N more: the nightly day's summaries deleted,
+  --nightly-repeats N  after the nightly run, N more: every summary it wrote deleted,
                      missing again; prints each and their median (default 0)
   --concurrency N    AGG_CONCURRENCY of each engine instance (default: the engine's)
   --engine dist|src|auto  the bundled engine, its sources under tsx, or dist if it loads (default auto)
