@@ -276,6 +276,15 @@ export async function lastSummaryId(client: PgClient): Promise<number> {
   return Number(rows[0]?.id ?? 0);
 }
 
+/** How many summaries (days) are above `afterId`: what the runs since wrote. */
+export async function countSummariesAfter(client: PgClient, afterId: number): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    "select count(*)::int as n from summaries where id > $1",
+    [afterId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /**
  * Deletes every summary above `afterId` with its items: after a nightly run,
  * every day it wrote, so that `missing` has the same days to do again.
