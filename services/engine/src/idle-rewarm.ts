@@ -37,14 +37,17 @@ export class IdleRewarm {
   private stopped = false;
   /** Open holds (see `hold`). */
   private holds = 0;
-  /** A job settled while held: the idle spell starts when the last hold is released. */
-  private settledWhileHeld = false;
+  /**
+   * A job settled, or an armed warm-up came due, while held: the idle spell
+   * starts again when the last hold is released.
+   */
+  private dueWhileHeld = false;
 
   constructor(private readonly opts: IdleRewarmOptions) {}
 
   /** A job was settled: if that left the instance idle, the warm-up runs after `idleMs` more of it. */
   jobSettled(): void {
-    if (this.holds > 0) this.settledWhileHeld = true;
+    if (this.holds > 0) this.dueWhileHeld = true;
     if (this.stopped || this.opts.idleMs <= 0 || this.busy()) return;
     // Re-armed by each settled job: the idle spell counts from the last one.
     clearTimeout(this.timer);
@@ -66,8 +69,8 @@ export class IdleRewarm {
       if (released) return;
       released = true;
       this.holds--;
-      if (this.holds === 0 && this.settledWhileHeld) {
-        this.settledWhileHeld = false;
+      if (this.holds === 0 && this.dueWhileHeld) {
+        this.dueWhileHeld = false;
         this.jobSettled();
       }
     };
@@ -92,6 +95,9 @@ export class IdleRewarm {
 
   private start(): void {
     this.timer = undefined;
+    // Due during an acceptance that may bring no job (every user up to date):
+    // the work before it still wants its warm-up, once the acceptance is over.
+    if (this.holds > 0) this.dueWhileHeld = true;
     if (this.stopped || this.running || this.busy()) return;
     let gaveWay = false;
     const keepGoing = () => {

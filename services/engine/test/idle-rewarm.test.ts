@@ -136,20 +136,26 @@ describe("IdleRewarm", () => {
     expect(warm.runs).toHaveLength(2);
   });
 
-  it("does not start while held, and a release with no job settled meanwhile arms nothing", async () => {
+  it("does not start while held; one that came due meanwhile is armed again by the last release", async () => {
     const warm = fakeWarmUp(2, 1);
     const rewarm = create({ idleMs: 10, busy: () => false, run: warm.run });
-    rewarm.jobSettled(); // armed: would start at 10
+    rewarm.hold()(); // a hold on an instance that did no work
+    await pass(50);
+    expect(warm.runs).toEqual([]); // arms nothing
+
+    rewarm.jobSettled(); // armed: due at 10
     const first = rewarm.hold();
     const second = rewarm.hold();
     await pass(50);
-    expect(warm.runs).toEqual([]); // the armed run found it held
+    expect(warm.runs).toEqual([]); // came due while held
     first();
     await pass(50);
     expect(warm.runs).toEqual([]); // one hold is still open
-    second();
-    await pass(50);
-    expect(warm.runs).toEqual([]); // no work ended while held: nothing to warm up again for
+    second(); // the acceptance brought no job: the idle spell starts now
+    await pass(9);
+    expect(warm.runs).toEqual([]);
+    await pass(1);
+    expect(warm.runs).toHaveLength(1);
   });
 
   it("stop cancels an armed run and waits for a running one to end its round", async () => {
