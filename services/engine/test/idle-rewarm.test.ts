@@ -83,16 +83,17 @@ describe("IdleRewarm", () => {
     expect(warm.runs).toEqual([]);
   });
 
-  it("gives way to real work at its next round, and says it did not finish", async () => {
+  /** A long warm-up (rounds of 5 ms) 5 ms after work, recording whether each run finished. */
+  const longWarmUp = (busy: () => boolean) => {
     const warm = fakeWarmUp(100, 5);
-    let busy = false;
     const done: boolean[] = [];
-    const rewarm = create({
-      idleMs: 5,
-      busy: () => busy,
-      run: warm.run,
-      onDone: (_ms, finished) => done.push(finished),
-    });
+    const rewarm = create({ idleMs: 5, busy, run: warm.run, onDone: (_ms, finished) => done.push(finished) });
+    return { warm, done, rewarm };
+  };
+
+  it("gives way to real work at its next round, and says it did not finish", async () => {
+    let busy = false;
+    const { warm, done, rewarm } = longWarmUp(() => busy);
     rewarm.jobSettled();
     await pass(5 + 5 * 4);
     expect(rewarm.warming).toBe(true);
@@ -104,14 +105,7 @@ describe("IdleRewarm", () => {
   });
 
   it("gives way to a hold (a request being accepted) at its next round, and starts again after its release", async () => {
-    const warm = fakeWarmUp(100, 5);
-    const done: boolean[] = [];
-    const rewarm = create({
-      idleMs: 5,
-      busy: () => false,
-      run: warm.run,
-      onDone: (_ms, finished) => done.push(finished),
-    });
+    const { warm, done, rewarm } = longWarmUp(() => false);
     rewarm.jobSettled();
     await pass(5 + 5 * 2);
     expect(rewarm.warming).toBe(true);
