@@ -4,7 +4,7 @@ import type { Kysely } from "kysely";
 import { type PlanRequest, planFromInputs } from "./user-work";
 
 /** Users planned per round at acceptance: bounded memory, whatever the batch size. */
-const USERS_PER_QUERY = 5_000;
+const USERS_PER_ROUND = 5_000;
 /**
  * A round's users are read by this many queries at once. Acceptance is serial
  * (no job exists before it ends) and, for a nightly run, its largest part was
@@ -57,10 +57,10 @@ export async function triageBatchUsers(
   const withWork: string[] = [];
   const decided: DecidedUser[] = [];
   const decidedCounts: Record<UserOutcome, number> = { done: 0, failed: 0, skipped: 0 };
-  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
-    const chunk = userIds.slice(i, i + USERS_PER_QUERY);
-    const inputs = await loadPlanInputsInParallel(db, chunk);
-    for (const userId of chunk) {
+  for (let i = 0; i < userIds.length; i += USERS_PER_ROUND) {
+    const round = userIds.slice(i, i + USERS_PER_ROUND);
+    const inputs = await loadPlanInputsInParallel(db, round);
+    for (const userId of round) {
       const read = inputs.get(userId) ?? null;
       const plan = planFromInputs(read, request, nowMs);
       if (plan.kind === "days") {
