@@ -4,6 +4,7 @@
  * embedded PGlite), and the repositories the engine reads and writes through.
  */
 
+export { type WarmConnectionsOptions, warmConnections } from "./connection-warm-up";
 export {
   type AggDatabase,
   type DatabaseKind,

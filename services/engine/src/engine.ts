@@ -18,7 +18,14 @@ import {
   type Subjects,
   UnavailableError,
 } from "@agg/protocol";
-import { type AggDatabase, findKnownUsers, listUserIds, migrateToLatest, openDatabase } from "@agg/store";
+import {
+  type AggDatabase,
+  findKnownUsers,
+  listUserIds,
+  migrateToLatest,
+  openDatabase,
+  warmConnections,
+} from "@agg/store";
 import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
@@ -136,6 +143,7 @@ export class Engine {
         log.warn(d, "duplicate summaries found in existing data (left as they are)");
       }
       for (const warning of migration.warnings) log.warn(warning);
+      if (config.warmUpJobs > 0) await warmDatabaseConnections(database, config, log);
       const subjects = createSubjects(config.prefix);
       const queue = await JobQueue.open(nc, {
         prefix: config.prefix,
@@ -767,6 +775,30 @@ export type { BatchEvent, UserOutcome };
  * and a request that came in during one waited for it (BENCHMARKS.md, stop 18).
  */
 const REWARM_ROUND_JOBS = 20;
+
+/**
+ * Opens the data pool's connections and runs the critical path's statements
+ * once on each (`warmConnections`), so that the first batches do not pay
+ * for cold PostgreSQL backends. An optimisation: a failure is logged, never
+ * fatal (the first real statement will say what is wrong).
+ */
+async function warmDatabaseConnections(
+  database: AggDatabase,
+  config: EngineConfig,
+  log: Logger,
+): Promise<void> {
+  const started = performance.now();
+  try {
+    // PGlite is one session: one connection to warm.
+    const pids = await warmConnections(database.db, database.kind === "postgres" ? config.dbPoolSize : 1);
+    log.info(
+      { connections: new Set(pids).size, ms: Math.round(performance.now() - started) },
+      "database connections warmed up",
+    );
+  } catch (err) {
+    log.warn({ err }, "warming database connections up failed; starting anyway");
+  }
+}
 
 /** A warm-up is an optimisation: if it ever hung, the engine starts anyway after this long. */
 const WARM_UP_LIMIT_MS = 15_000;
