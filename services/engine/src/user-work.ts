@@ -50,8 +50,9 @@ export function planAhead(
 
 /**
  * `job` carrying `plannedDays`, as a fresh literal built the way `jobsOf`
- * builds jobs: every planned job with the same fields (`from`/`to` present or
- * not) has one hidden class, whatever object it was made from.
+ * builds jobs (`from` and `to` always present, maybe undefined): every
+ * planned job has one hidden class, whatever object it was made from and
+ * whatever its request bounded.
  */
 export function withPlannedDays(job: UserJob, plannedDays: PlannedDays): UserJob {
   return {
@@ -59,8 +60,8 @@ export function withPlannedDays(job: UserJob, plannedDays: PlannedDays): UserJob
     batchId: job.batchId,
     userId: job.userId,
     mode: job.mode,
-    ...(job.from !== undefined ? { from: job.from } : {}),
-    ...(job.to !== undefined ? { to: job.to } : {}),
+    from: job.from,
+    to: job.to,
     plannedDays,
   };
 }

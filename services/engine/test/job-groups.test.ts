@@ -28,6 +28,27 @@ describe("job groups", () => {
     expect(a).toEqual({ jobId: "b1:alice", batchId: "b1", userId: "alice", mode: "regenerate" });
   });
 
+  it("gives every job the same keys in one order, whether or not its request bounded it", () => {
+    const [nightly] = jobsOf({ batchId: "b1", mode: "missing", users: ["alice"] });
+    const [full] = jobsOf({ batchId: "b1", mode: "regenerate", to: "2026-11-26", users: ["alice"] });
+    const [bounded] = jobsOf({
+      batchId: "b1",
+      mode: "regenerate",
+      from: "2026-11-01",
+      to: "2026-11-26",
+      users: ["a"],
+    });
+    const keys = ["jobId", "batchId", "userId", "mode", "from", "to"];
+    expect([nightly, full, bounded].map((j) => Object.keys(j!))).toEqual([keys, keys, keys]);
+    expect(full).toEqual({
+      jobId: "b1:alice",
+      batchId: "b1",
+      userId: "alice",
+      mode: "regenerate",
+      to: "2026-11-26",
+    });
+  });
+
   it("decodes a group message into one job per distinct user", () => {
     const jobs = decodeJobs(
       encode({ batchId: "b1", mode: "missing", from: "2026-11-01", users: ["alice", "bob", "alice"] }),

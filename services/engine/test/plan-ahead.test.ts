@@ -80,18 +80,13 @@ describe("planAhead", () => {
 });
 
 describe("withPlannedDays", () => {
-  it("keeps the job's fields and adds the plan, in one order whether or not from/to are present", () => {
+  it("keeps the job's fields and adds the plan, with the same keys in one order whether or not from/to are set", () => {
     const plannedDays = { days: 1, range: { from: "2025-06-14", to: "2025-06-14" } };
     const bounded: UserJob = { ...nightly("a"), mode: "regenerate", from: "2025-06-01", to: "2025-06-14" };
-    expect(Object.keys(withPlannedDays(bounded, plannedDays))).toEqual([
-      "jobId",
-      "batchId",
-      "userId",
-      "mode",
-      "from",
-      "to",
-      "plannedDays",
-    ]);
+    const keys = ["jobId", "batchId", "userId", "mode", "from", "to", "plannedDays"];
+    expect(Object.keys(withPlannedDays(bounded, plannedDays))).toEqual(keys);
+    expect(Object.keys(withPlannedDays(nightly("a"), plannedDays))).toEqual(keys);
     expect(withPlannedDays(nightly("a"), plannedDays)).toEqual({ ...nightly("a"), plannedDays });
+    expect(withPlannedDays(bounded, plannedDays)).toEqual({ ...bounded, plannedDays });
   });
 });

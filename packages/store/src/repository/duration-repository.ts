@@ -88,7 +88,7 @@ export async function loadUsersDayDurations(
       },
     ];
   });
-  const answers: DayDuration[][] = requests.map(() => []);
+  const answers: DayDuration[][] = requests.map(emptyDurationList);
   if (asked.length === 0) return answers;
   for (const r of await queryDurations(db, asked)) {
     answers[r.k]!.push({
@@ -105,6 +105,22 @@ export async function loadUsersDayDurations(
     });
   }
   return answers;
+}
+
+/**
+ * An empty list already of the elements kind a list of objects has. V8 gives
+ * `[]` a kind for small integers and changes it when the first object is
+ * pushed, so a user without heartbeats in its days got a list of another
+ * kind than everyone else's: the code V8 had optimised on a full run (whose
+ * users all have rows) was thrown away the first time such a user came
+ * through, in the first nightly run ("wrong map" in `--trace-deopt`, in this
+ * function and in the callers iterating the list), and compiled again in the
+ * next one (BENCHMARKS.md, stop 19).
+ */
+function emptyDurationList(): DayDuration[] {
+  const list: (DayDuration | null)[] = [null];
+  list.pop();
+  return list as DayDuration[];
 }
 
 /** One user's request as the query reads it from its `jsonb` parameter. */
