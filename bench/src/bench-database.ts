@@ -106,3 +106,22 @@ export function cpuBetween(before: Map<number, number>, after: Map<number, numbe
   for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
+
+/**
+ * Writes and syncs what the earlier phases left dirty (`CHECKPOINT`), so that
+ * the kernel's writeback of it does not land in a timed run. Without it, the
+ * generated data set (about 0.5 GB of pages) went to disk in one burst about
+ * 30 s after it was written (`vm.dirty_expire_centisecs`), in the middle of
+ * the engine's runs, and a commit's WAL flush queued behind it: nightly runs
+ * of 700 ms and more, both cores in iowait for 0.4 s (BENCHMARKS.md, stop
+ * 19). An operator's nightly run comes hours after the last bulk write.
+ * `CHECKPOINT` needs superuser or `pg_checkpoint`: false when refused.
+ */
+export async function settleWrites(client: PgClient): Promise<boolean> {
+  try {
+    await client.query("checkpoint");
+    return true;
+  } catch {
+    return false;
+  }
+}
