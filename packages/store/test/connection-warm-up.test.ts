@@ -1,6 +1,6 @@
 import { SummaryItemType } from "@agg/core";
 import { type AggDatabase, migrateToLatest, openDatabase, replaceDays, warmConnections } from "@agg/store";
-import { createTestDatabase, type TestDatabase, utcDaySummary } from "@agg/test-support";
+import { createTestDatabase, openTestPglite, type TestDatabase, utcDaySummary } from "@agg/test-support";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertHeartbeats, insertUser } from "./stores";
@@ -71,5 +71,21 @@ describe("warmConnections (PostgreSQL)", () => {
 
   it("does nothing for a count of 0", async () => {
     expect(await warmConnections(store.db, 0)).toEqual([]);
+  });
+});
+
+describe("warmConnections (PGlite)", () => {
+  it("warms the one session, and writes nothing", async () => {
+    const store = await openTestPglite();
+    try {
+      await migrateToLatest(store.db);
+      await insertUser(store.db, NAMESAKE, { location: "UTC", timeoutSec: 120 });
+      await insertHeartbeats(store.db, NAMESAKE, [{ time: DAY_2000_01_01 + 3_600_000 }]);
+      const before = await footprint(store);
+      expect(await warmConnections(store.db, 1)).toHaveLength(1);
+      expect(await footprint(store)).toEqual(before);
+    } finally {
+      await store.close();
+    }
   });
 });
