@@ -26,6 +26,8 @@ export interface AggDatabase {
    */
   readonly control: Kysely<Database>;
   readonly kind: DatabaseKind;
+  /** How many sessions `db` can hold at once: the pool's size, or PGlite's one. */
+  readonly connections: number;
   /** Human name of the place: `host:port/db` or the PGlite directory (never a password). */
   readonly location: string;
   /** Ends the pool (or closes PGlite and releases its directory). Idempotent. */
@@ -100,7 +102,8 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     pool.on("error", () => {});
     return pool;
   };
-  const pool = newPool(options.poolSize ?? 10);
+  const connections = options.poolSize ?? 10;
+  const pool = newPool(connections);
   try {
     const client = await pool.connect();
     client.release();
@@ -120,6 +123,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     db,
     control,
     kind: "postgres",
+    connections,
     location,
     close: () => {
       closed ??= Promise.all([control.destroy(), db.destroy()]).then(() => undefined);
@@ -161,6 +165,7 @@ async function openPglite(dataDir: string): Promise<AggDatabase> {
     db,
     control,
     kind: "pglite",
+    connections: 1,
     location: dir,
     close: () => {
       closed ??= control

@@ -143,7 +143,7 @@ export class Engine {
         log.warn(d, "duplicate summaries found in existing data (left as they are)");
       }
       for (const warning of migration.warnings) log.warn(warning);
-      if (config.warmUpJobs > 0) await warmDatabaseConnections(database, config, log);
+      if (config.warmUpJobs > 0) await warmDatabaseConnections(database, log);
       const subjects = createSubjects(config.prefix);
       const queue = await JobQueue.open(nc, {
         prefix: config.prefix,
@@ -782,15 +782,10 @@ const REWARM_ROUND_JOBS = 20;
  * for cold PostgreSQL backends. An optimisation: a failure is logged, never
  * fatal (the first real statement will say what is wrong).
  */
-async function warmDatabaseConnections(
-  database: AggDatabase,
-  config: EngineConfig,
-  log: Logger,
-): Promise<void> {
+async function warmDatabaseConnections(database: AggDatabase, log: Logger): Promise<void> {
   const started = performance.now();
   try {
-    // PGlite is one session: one connection to warm.
-    const pids = await warmConnections(database.db, database.kind === "postgres" ? config.dbPoolSize : 1);
+    const pids = await warmConnections(database.db, database.connections);
     log.info(
       { connections: new Set(pids).size, ms: Math.round(performance.now() - started) },
       "database connections warmed up",
