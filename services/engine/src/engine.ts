@@ -143,7 +143,6 @@ export class Engine {
         log.warn(d, "duplicate summaries found in existing data (left as they are)");
       }
       for (const warning of migration.warnings) log.warn(warning);
-      if (config.warmUpJobs > 0) await warmDatabaseConnections(database, log);
       const subjects = createSubjects(config.prefix);
       const queue = await JobQueue.open(nc, {
         prefix: config.prefix,
@@ -262,7 +261,10 @@ export class Engine {
         });
         log.info({ url: engine.healthServer.url }, "serving /healthz and /metrics");
       }
-      if (config.warmUpJobs > 0) await warmUp(users, coordinators, config, log);
+      if (config.warmUpJobs > 0) {
+        await warmDatabaseConnections(database, log);
+        await warmUp(users, coordinators, config, log);
+      }
       await engine.listen();
       log.info(
         {
