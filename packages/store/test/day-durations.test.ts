@@ -155,6 +155,42 @@ describe("day durations on PostgreSQL with microsecond times", () => {
     // 0 -> 1000 -> 1999 -> 3500 ms: credits 1000 + 999 + 1501, the last earns nothing.
     expect(rows).toEqual([expect.objectContaining({ dayIndex: 0, creditedMs: 3500, heartbeats: 4 })]);
   });
+
+  it("floors to the millisecond exactly before 1970 and far ahead, where rounding would not", async () => {
+    await store.db.insertInto("users").values({ id: "micro-edges" }).execute();
+    // One project per heartbeat, so each row's credit is one gap. Floored: 0, 1000, 1999
+    // and 3000 ms, gaps 1000, 999, 1001; rounded (or truncated toward zero before 1970):
+    // 1, 1000, 2000, 3000, gaps 999, 1000, 1000; a whole millisecond read as a hair less
+    // (a floating-point slip) would move 1000 to 999.
+    const offsets = ["00:00:00.000999", "00:00:01.000000", "00:00:01.999999", "00:00:03.000000"];
+    const days = ["1901-03-07", "1969-12-31", "2024-03-02", "2250-11-30"];
+    await store.db
+      .insertInto("heartbeats")
+      .values(
+        days.flatMap((day, d) =>
+          offsets.map((offset, i) => ({
+            id: 100 + d * 10 + i,
+            user_id: "micro-edges",
+            entity: "x",
+            project: `p${i}`,
+            time: `${day}T${offset}Z`,
+            created_at: new Date(),
+          })),
+        ),
+      )
+      .execute();
+    for (const day of days) {
+      const rows = await loadDayDurations(
+        store.db,
+        "micro-edges",
+        dayIntervals({ from: day, to: day }, "UTC"),
+        600_000,
+        false,
+      );
+      const credits = Object.fromEntries(rows.map((r) => [r.project, r.creditedMs]));
+      expect({ day, credits }).toEqual({ day, credits: { p0: 1000, p1: 999, p2: 1001, p3: 0 } });
+    }
+  });
 });
 
 describe.each(storeFactories)("heartbeats too big for the covering index on $kind", ({ open }) => {
