@@ -44,8 +44,11 @@ export function dayDurationsSql(): string {
       from req
       cross join lateral (
         select h.*,
-          extract(epoch from date_trunc('second', h.time))::int8 * 1000
-            + (extract(microseconds from h.time)::int8 % 1000000) / 1000 as ms
+          -- The time floored to the millisecond, as epoch ms, computed in float8: extract()
+          -- returns numeric (PostgreSQL 14 on), which cost 1.0 against 0.4 microseconds a row.
+          -- Exact: a whole number of ms, as epoch seconds in a double, is within 1e-4 ms of
+          -- itself (13 to 16 significant digits up to the year 2286); round() recovers it.
+          round(date_part('epoch', date_trunc('milliseconds', h.time)) * 1000)::int8 as ms
         from (${userRows(fitsCoveringIndex("h."))}
           union all${userRows(oversizedForCoveringIndex("h."))}
         ) h
