@@ -70,8 +70,9 @@ export function effectiveZone(location: string | null): string {
 }
 
 /**
- * When this module was loaded: in a test file (each runs in a fresh process),
- * before any request of the file was sent.
+ * When this module was loaded: before any request of the test file using it
+ * was sent (vitest loads it afresh per file; a worker that ran several files
+ * would only make the bound earlier, which tolerates more, never less).
  */
 const loadedAtMs = Date.now();
 
