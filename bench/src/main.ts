@@ -222,12 +222,15 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
 
   // Repeats of the nightly run (one run on a shared 2-core machine varies by +-20 %).
   const nightlyRepeatsMs: number[] = [];
+  // Each repeat's CPU too, engine and PostgreSQL apart: where a slow run spent its time.
+  const nightlyRepeatsCpu: { engine: number; db: number }[] = [];
   let repeatsExact = true;
   for (let i = 0; i < o.nightlyRepeats; i++) {
     await deleteSummariesAfter(client, beforeNightly);
     await settleWrites(client);
     const again = await measured({ mode: "missing" });
     nightlyRepeatsMs.push(again.batch.ms);
+    nightlyRepeatsCpu.push({ engine: again.engineCpu, db: again.dbCpu });
     repeatsExact &&= again.batch.final.state === "completed";
     // The same work again: every day the nightly run wrote, and only those.
     repeatsExact &&= (await countSummariesAfter(client, beforeNightly)) === nightlyDaysWritten;
@@ -307,6 +310,8 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
           nightlyRepeatsMs,
           nightlyMedianMs,
           nightlyMedianOverFull: round(nightlyMedianMs / Math.max(1, full.batch.ms), 4),
+          nightlyRepeatsEngineCpuS: nightlyRepeatsCpu.map((c) => round(c.engine, 2)),
+          nightlyRepeatsDbCpuS: nightlyRepeatsCpu.map((c) => round(c.db, 2)),
         }
       : {}),
     peakRssMb,
