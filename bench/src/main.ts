@@ -221,21 +221,20 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   rows.push({ phase: "check nightly: engine = sql", ms: null, detail: describeComparison(nightlyCheck) });
 
   // Repeats of the nightly run (one run on a shared 2-core machine varies by +-20 %).
-  const nightlyRepeatsMs: number[] = [];
-  // Each repeat's CPU too, engine and PostgreSQL apart: where a slow run spent its time.
-  const nightlyRepeatsCpu: { engine: number; db: number }[] = [];
+  // Each repeat as measured: its time, and its CPU, engine and PostgreSQL apart.
+  const repeats: Awaited<ReturnType<typeof measured>>[] = [];
   let repeatsExact = true;
   for (let i = 0; i < o.nightlyRepeats; i++) {
     await deleteSummariesAfter(client, beforeNightly);
     await settleWrites(client);
     const again = await measured({ mode: "missing" });
-    nightlyRepeatsMs.push(again.batch.ms);
-    nightlyRepeatsCpu.push({ engine: again.engineCpu, db: again.dbCpu });
+    repeats.push(again);
     repeatsExact &&= again.batch.final.state === "completed";
     // The same work again: every day the nightly run wrote, and only those.
     repeatsExact &&= (await countSummariesAfter(client, beforeNightly)) === nightlyDaysWritten;
     repeatsExact &&= isExact(await compareWithReference(client, data.nightlyDay, data.nightlyDay));
   }
+  const nightlyRepeatsMs = repeats.map((r) => r.batch.ms);
   const nightlyMedianMs = median([nightly.batch.ms, ...nightlyRepeatsMs]) ?? nightly.batch.ms;
   if (o.nightlyRepeats > 0) {
     rows.push({
@@ -310,8 +309,8 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
           nightlyRepeatsMs,
           nightlyMedianMs,
           nightlyMedianOverFull: round(nightlyMedianMs / Math.max(1, full.batch.ms), 4),
-          nightlyRepeatsEngineCpuS: nightlyRepeatsCpu.map((c) => round(c.engine, 2)),
-          nightlyRepeatsDbCpuS: nightlyRepeatsCpu.map((c) => round(c.db, 2)),
+          nightlyRepeatsEngineCpuS: repeats.map((r) => round(r.engineCpu, 2)),
+          nightlyRepeatsDbCpuS: repeats.map((r) => round(r.dbCpu, 2)),
         }
       : {}),
     peakRssMb,
