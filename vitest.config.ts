@@ -4,7 +4,12 @@ import { defineConfig } from "vitest/config";
 // tests that cross packages (end-to-end, cluster) live in test/.
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "packages/*/test/**/*.test.ts",
+      "services/*/test/**/*.test.ts",
+      "test/**/*.test.ts",
+      "bench/test/**/*.test.ts",
+    ],
     // Deletes each test file's JetStream streams after it: nothing left on a shared server.
     setupFiles: ["test/support/src/stream-cleanup.ts"],
     testTimeout: 30_000,

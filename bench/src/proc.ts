@@ -1,18 +1,73 @@
 /** What /proc tells about a process on this machine: CPU time and memory. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** utime + stime of a process in seconds, or null when it is gone or unreadable. */
 export function processCpuSeconds(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the line.
+    const fields = statFields(readFileSync(`/proc/${pid}/stat`, "utf8"));
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return null;
   }
+}
+
+/**
+ * Where a process's CPU went and how much memory it touched for the first
+ * time: the main thread apart from the others (for node, V8's compiler and GC
+ * helpers and libuv's pool), and its minor page faults. A nightly run after a
+ * full run spends more of both than the same run repeated (BENCHMARKS.md,
+ * stop 22), which the process's total CPU alone does not show.
+ */
+export interface ProcessCounters {
+  readonly mainThreadCpuS: number;
+  readonly otherThreadsCpuS: number;
+  readonly minorFaults: number;
+}
+
+/** {@link ProcessCounters} of a process now, or null when it is gone or unreadable. */
+export function processCounters(pid: number): ProcessCounters | null {
+  try {
+    let mainTicks = 0;
+    let otherTicks = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = statFields(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (tid === String(pid)) mainTicks += ticks;
+      else otherTicks += ticks;
+    }
+    // minflt is field 10 of /proc/<pid>/stat, the process's (all threads, live and exited).
+    const minorFaults = Number(statFields(readFileSync(`/proc/${pid}/stat`, "utf8"))[7]);
+    return {
+      mainThreadCpuS: mainTicks / CLOCK_TICKS,
+      otherThreadsCpuS: otherTicks / CLOCK_TICKS,
+      minorFaults,
+    };
+  } catch {
+    // A thread can exit between the listing and its read: report nothing rather than half.
+    return null;
+  }
+}
+
+/** What happened between two {@link processCounters} readings; null when either is missing. */
+export function countersBetween(
+  before: ProcessCounters | null,
+  after: ProcessCounters | null,
+): ProcessCounters | null {
+  if (!before || !after) return null;
+  return {
+    mainThreadCpuS: after.mainThreadCpuS - before.mainThreadCpuS,
+    // Threads that exited in between take their CPU with them: never below zero.
+    otherThreadsCpuS: Math.max(0, after.otherThreadsCpuS - before.otherThreadsCpuS),
+    minorFaults: after.minorFaults - before.minorFaults,
+  };
+}
+
+/** The fields of a `stat` line after the parenthesised command name (which may hold spaces). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
 /** `VmRSS` and `VmHWM` (peak RSS) of a process in MB, or null when it is gone. */
