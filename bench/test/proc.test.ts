@@ -4,16 +4,19 @@ import { describe, expect, it } from "vitest";
 import { countersBetween, processCounters } from "../src/proc";
 
 /**
- * A child that waits for a line on stdin, then burns its main thread for
- * `ms` and touches `mb` of new memory, then says "done".
+ * A child that waits for a line on stdin, then burns `ms` of CPU on its main
+ * thread and touches `mb` of new memory, then says "done".
  */
 function busyChild() {
   const script = `
     process.stdin.once("data", (line) => {
       const [ms, mb] = String(line).trim().split(" ").map(Number);
-      const end = Date.now() + ms;
+      // Until the child has used \`ms\` of CPU, however long a busy machine makes that take.
+      const start = process.cpuUsage();
       let x = 0;
-      while (Date.now() < end) x += Math.sqrt(x + 1);
+      while ((process.cpuUsage(start).user + process.cpuUsage(start).system) / 1000 < ms) {
+        for (let i = 0; i < 10000; i++) x += Math.sqrt(x + 1);
+      }
       const touched = Buffer.alloc(mb * 1024 * 1024, 1);
       process.stdout.write("done " + (x > 0) + " " + touched.length + "\\n");
     });
@@ -33,8 +36,8 @@ describe("processCounters", () => {
       await once(child.stdout!, "data");
       const between = countersBetween(before, processCounters(pid));
       expect(between).not.toBeNull();
-      // 400 ms of spinning, with room for a busy machine's scheduling.
-      expect(between!.mainThreadCpuS).toBeGreaterThanOrEqual(0.2);
+      // 400 ms of CPU spent spinning, nearly all of it on the main thread (ticks of 10 ms).
+      expect(between!.mainThreadCpuS).toBeGreaterThanOrEqual(0.3);
       expect(between!.otherThreadsCpuS).toBeLessThan(between!.mainThreadCpuS);
       // 32 MB filled: at least a few thousand 4 kB pages touched for the first time.
       expect(between!.minorFaults).toBeGreaterThan(2_000);
