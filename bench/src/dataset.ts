@@ -257,8 +257,13 @@ export async function generateDataset(
   };
 }
 
-/** Moves the nightly day's heartbeats into `heartbeats`, in time order (new ids, as they would arrive). */
-export async function insertNightlyDay(client: PgClient): Promise<number> {
+/**
+ * Moves the nightly day's heartbeats into `heartbeats`, in time order (new ids,
+ * as they would arrive), and vacuums them unless `vacuum` is false (then the
+ * first reader checks each fresh row's visibility in the heap and sets its
+ * hint bits, and every index-only scan of them still visits the heap).
+ */
+export async function insertNightlyDay(client: PgClient, vacuum = true): Promise<number> {
   const result = await client.query(`
     insert into heartbeats (user_id, entity, type, category, project, branch, language, is_write, editor,
       operating_system, machine, user_agent, time, hash, origin, created_at)
@@ -266,7 +271,7 @@ export async function insertNightlyDay(client: PgClient): Promise<number> {
       operating_system, machine, user_agent, time, hash, origin, created_at
     from bench_next_day order by time, user_id`);
   await client.query("drop table bench_next_day");
-  await client.query("vacuum (analyze) heartbeats");
+  if (vacuum) await client.query("vacuum (analyze) heartbeats");
   return result.rowCount ?? 0;
 }
 

@@ -206,10 +206,10 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   }
 
   // 4. The nightly run after one more day.
-  await insertNightlyDay(client);
+  await insertNightlyDay(client, !o.freshNightly);
   const beforeNightly = await lastSummaryId(client);
   await settleWrites(client);
-  say("nightly day inserted; nightly run (missing)...");
+  say(`nightly day inserted${o.freshNightly ? " (not vacuumed)" : ""}; nightly run (missing)...`);
   const nightly = await measured({ mode: "missing" });
   // Days up to yesterday in each user's zone: two for the zones already past the nightly day.
   const nightlyDaysWritten = await countSummariesAfter(client, beforeNightly);
@@ -360,6 +360,7 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
     heartbeatCountMismatches: fullCheck.heartbeatCountMismatches + nightlyCheck.heartbeatCountMismatches,
     missingOrDoubledDays: fullCheck.missingOrDoubledDays + nightlyCheck.missingOrDoubledDays,
     sqlWorkMem: o.sqlWorkMem,
+    freshNightly: o.freshNightly,
     instances: instanceRuns,
     machine,
     ...(o.keep ? { database: db.name } : {}),

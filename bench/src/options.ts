@@ -44,6 +44,12 @@ export interface BenchOptions {
   readonly sqlWorkMem: string;
   /** Seed of the data set's PRNG (PostgreSQL `setseed`), in [-1, 1]. */
   readonly seed: number;
+  /**
+   * Leave the nightly day's heartbeats as inserted, not vacuumed: a live
+   * database's last day is (autovacuum visits a big table rarely), so the
+   * nightly run reads fresh rows from the heap to check their visibility.
+   */
+  readonly freshNightly: boolean;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -64,6 +70,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   engine: "auto",
   sqlWorkMem: "256MB",
   seed: 0.42,
+  freshNightly: false,
 };
 
 export const USAGE = `usage: pnpm bench [options]
@@ -83,6 +90,7 @@ export const USAGE = `usage: pnpm bench [options]
   --engine dist|src|auto  the bundled engine, its sources under tsx, or dist if it loads (default auto)
   --sql-work-mem M   work_mem of the set-based statement (default ${DEFAULT_OPTIONS.sqlWorkMem})
   --seed X           PRNG seed in [-1, 1] (default ${DEFAULT_OPTIONS.seed})
+  --fresh-nightly    leave the nightly day unvacuumed, as a live database has its last day
   --profile          run the engine with --cpu-prof and print where its CPU time went
   --explain          print EXPLAIN ANALYZE of the set-based statement and of one user's engine queries
   --keep             keep the database agg_bench_<id> (its URL goes to stderr)
@@ -159,6 +167,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       }
       case "--profile":
         o.profile = true;
+        break;
+      case "--fresh-nightly":
+        o.freshNightly = true;
         break;
       case "--explain":
         o.explain = true;
