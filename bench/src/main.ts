@@ -479,6 +479,18 @@ async function runBatchScales(o: BenchOptions, say: (line: string) => void): Pro
   return results.every((r) => r.state === "completed" && r.usersSummarised === r.users) ? 0 : 1;
 }
 
+/** One of a run's engine counters for the JSON (CPU to two decimals), null when /proc could not tell. */
+function counter(c: ProcessCounters | null, field: keyof ProcessCounters): number | null {
+  if (!c) return null;
+  return field === "minorFaults" ? c[field] : round(c[field], 2);
+}
+
+/** ` (main thread 0.11 s, other threads 0.07 s, 2,794 page faults)`, or nothing when /proc could not tell. */
+function describeCounters(c: ProcessCounters | null): string {
+  if (!c) return "";
+  return ` (main thread ${c.mainThreadCpuS.toFixed(2)} s, other threads ${c.otherThreadsCpuS.toFixed(2)} s, ${formatCount(c.minorFaults)} page faults)`;
+}
+
 /** Full regenerates of every day with `n` engine instances sharing one prefix. */
 async function runInstances(
   n: number,
@@ -594,15 +606,3 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
-
-/** One of a run's engine counters for the JSON (CPU to two decimals), null when /proc could not tell. */
-function counter(c: ProcessCounters | null, field: keyof ProcessCounters): number | null {
-  if (!c) return null;
-  return field === "minorFaults" ? c[field] : round(c[field], 2);
-}
-
-/** ` (main thread 0.11 s, other threads 0.07 s, 2,794 page faults)`, or nothing when /proc could not tell. */
-function describeCounters(c: ProcessCounters | null): string {
-  if (!c) return "";
-  return ` (main thread ${c.mainThreadCpuS.toFixed(2)} s, other threads ${c.otherThreadsCpuS.toFixed(2)} s, ${formatCount(c.minorFaults)} page faults)`;
-}

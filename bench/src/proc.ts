@@ -17,9 +17,9 @@ export function processCpuSeconds(pid: number): number | null {
 /**
  * Where a process's CPU went and how much memory it touched for the first
  * time: the main thread apart from the others (for node, V8's compiler and GC
- * helpers and libuv's pool), and its minor page faults. A nightly run after a
- * full run spends more of both than the same run repeated (BENCHMARKS.md,
- * stop 22), which the process's total CPU alone does not show.
+ * helpers and libuv's pool), and its minor page faults. With few heartbeats
+ * a day, the first nightly runs after a full run spend more of both than
+ * later ones (BENCHMARKS.md, stop 22), which the total CPU alone does not show.
  */
 export interface ProcessCounters {
   readonly mainThreadCpuS: number;
