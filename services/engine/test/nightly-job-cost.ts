@@ -127,14 +127,14 @@ async function round(
   return (used.user + used.system) / users;
 }
 
-const samples = new Map<string, number[]>();
 const modes = variants.flatMap((v) => [`${v}|off`, `${v}|on`]);
+const samples = new Map(modes.map((mode) => [mode, [] as number[]]));
 for (let r = 0; r < rounds; r++) {
   // Alternate the order, so no mode always runs right after another's garbage.
   for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
     const [variant, inspection] = mode.split("|") as [string, string];
     const us = await round(machines.get(variant)!, inspection === "on", r);
-    if (r >= WARM_UP_ROUNDS) samples.set(mode, [...(samples.get(mode) ?? []), us]);
+    if (r >= WARM_UP_ROUNDS) samples.get(mode)!.push(us);
   }
 }
 publisher.stop();
