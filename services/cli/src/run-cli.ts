@@ -1,5 +1,5 @@
 import { AggError, ConfigError, UnavailableError } from "@agg/protocol";
-import { DatabaseUnavailableError, StoreError } from "@agg/store";
+import { DatabaseUnavailableError, StoreError } from "@agg/store/errors";
 import type { CliIo, Command } from "./command";
 import { COMMANDS } from "./commands/index";
 import { isNoResponders } from "./engine-client";

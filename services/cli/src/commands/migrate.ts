@@ -1,7 +1,6 @@
-import { migrateToLatest } from "@agg/store";
 import type { Command } from "../command";
 import { ExitCode } from "../exit-code";
-import { withStore } from "../open-store";
+import { storeModule, withStore } from "../open-store";
 import { parseCommandArgs } from "../parse-command-args";
 
 /** Duplicate summaries listed on stderr; stdout's JSON has them all (as reported). */
@@ -21,6 +20,7 @@ export const migrateCommand: Command = {
     parseCommandArgs("migrate", args, {});
     return withStore(io, async (store) => {
       io.stderr(`migrating ${store.kind === "postgres" ? "PostgreSQL" : "PGlite"} at ${store.location}`);
+      const { migrateToLatest } = await storeModule();
       const report = await migrateToLatest(store.db);
       if (report.applied.length === 0) io.stderr("schema is up to date, nothing applied");
       for (const name of report.applied) io.stderr(`applied ${name}`);

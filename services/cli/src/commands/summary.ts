@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { UnavailableError } from "@agg/protocol";
-import { DatabaseUnavailableError, readUserSummaryReport, type UserSummaryReport } from "@agg/store";
+import type { UserSummaryReport } from "@agg/store";
+import { DatabaseUnavailableError } from "@agg/store/errors";
 import type { CliIo, Command } from "../command";
 import { withEngine } from "../engine-client";
 import { ExitCode } from "../exit-code";
 import { assertDayOrder, dayFlag, requiredFlag } from "../flag-values";
-import { openStore, pgliteDir } from "../open-store";
+import { openStore, pgliteDir, storeModule } from "../open-store";
 import { parseCommandArgs } from "../parse-command-args";
 import { UsageError } from "../usage-error";
 
@@ -56,10 +57,11 @@ async function readReport(
   try {
     store = await openStore(io);
   } catch (error) {
-    if (!(error instanceof DatabaseUnavailableError) || !heldByAnotherProcess(io)) throw error;
+    if (!(error instanceof DatabaseUnavailableError) || !(await heldByAnotherProcess(io))) throw error;
     return askEngine(io, user, from, to, error);
   }
   try {
+    const { readUserSummaryReport } = await storeModule();
     return await readUserSummaryReport(store.db, user, from, to);
   } finally {
     await store.close();
@@ -71,9 +73,9 @@ async function readReport(
  * file outlives a failed open only while a live process holds it (a stale one
  * is taken over, and a failed open releases its own).
  */
-function heldByAnotherProcess(io: CliIo): boolean {
+async function heldByAnotherProcess(io: CliIo): Promise<boolean> {
   if (io.env.DATABASE_URL) return false;
-  return existsSync(`${pgliteDir(io).replace(/[/\\]+$/, "")}.lock`);
+  return existsSync(`${(await pgliteDir(io)).replace(/[/\\]+$/, "")}.lock`);
 }
 
 /**
