@@ -20,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type BatchScaleResult, runBatchScale } from "./batch-scale";
 import {
   type BenchDatabase,
@@ -209,7 +210,10 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   await insertNightlyDay(client, !o.freshNightly);
   const beforeNightly = await lastSummaryId(client);
   await settleWrites(client);
-  say(`nightly day inserted${o.freshNightly ? " (not vacuumed)" : ""}; nightly run (missing)...`);
+  say(
+    `nightly day inserted${o.freshNightly ? " (not vacuumed)" : ""}; nightly run (missing)${o.idleBeforeNightlyMs > 0 ? ` after ${formatMs(o.idleBeforeNightlyMs)} idle` : ""}...`,
+  );
+  await sleep(o.idleBeforeNightlyMs);
   const nightly = await measured({ mode: "missing" });
   // Days up to yesterday in each user's zone: two for the zones already past the nightly day.
   const nightlyDaysWritten = await countSummariesAfter(client, beforeNightly);
@@ -236,6 +240,7 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   for (let i = 0; i < o.nightlyRepeats; i++) {
     await deleteSummariesAfter(client, beforeNightly);
     await settleWrites(client);
+    await sleep(o.idleBeforeNightlyMs);
     const again = await measured({ mode: "missing" });
     repeats.push(again);
     repeatsExact &&= again.batch.final.state === "completed";
@@ -361,6 +366,7 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
     missingOrDoubledDays: fullCheck.missingOrDoubledDays + nightlyCheck.missingOrDoubledDays,
     sqlWorkMem: o.sqlWorkMem,
     freshNightly: o.freshNightly,
+    idleBeforeNightlyMs: o.idleBeforeNightlyMs,
     instances: instanceRuns,
     machine,
     ...(o.keep ? { database: db.name } : {}),

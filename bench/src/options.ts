@@ -50,6 +50,13 @@ export interface BenchOptions {
    * nightly run reads fresh rows from the heap to check their visibility.
    */
   readonly freshNightly: boolean;
+  /**
+   * Milliseconds the engine sits idle before each nightly run. A real nightly
+   * run comes hours after the previous batch, when V8 has long since
+   * compacted the engine's heap and returned its pages (its memory reducer
+   * starts after 8 s of quiet); 0 times the run right after the full one.
+   */
+  readonly idleBeforeNightlyMs: number;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -71,6 +78,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   sqlWorkMem: "256MB",
   seed: 0.42,
   freshNightly: false,
+  idleBeforeNightlyMs: 0,
 };
 
 export const USAGE = `usage: pnpm bench [options]
@@ -91,6 +99,8 @@ export const USAGE = `usage: pnpm bench [options]
   --sql-work-mem M   work_mem of the set-based statement (default ${DEFAULT_OPTIONS.sqlWorkMem})
   --seed X           PRNG seed in [-1, 1] (default ${DEFAULT_OPTIONS.seed})
   --fresh-nightly    leave the nightly day unvacuumed, as a live database has its last day
+  --idle-before-nightly MS  let the engine sit idle MS ms before each nightly run (default 0;
+                     from about 10000 on, V8 has compacted its heap as after a real day's wait)
   --profile          run the engine with --cpu-prof and print where its CPU time went
   --explain          print EXPLAIN ANALYZE of the set-based statement and of one user's engine queries
   --keep             keep the database agg_bench_<id> (its URL goes to stderr)
@@ -170,6 +180,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
         break;
       case "--fresh-nightly":
         o.freshNightly = true;
+        break;
+      case "--idle-before-nightly":
+        o.idleBeforeNightlyMs = nonNegativeInt(flag, value());
         break;
       case "--explain":
         o.explain = true;
