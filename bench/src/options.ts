@@ -215,7 +215,11 @@ function failoverTimeouts(flag: string, text: string): FailoverTimeouts {
 }
 
 function nonNegativeInt(flag: string, text: string): number {
-  return text.trim() === "0" ? 0 : positiveInt(flag, text);
+  const n = Number(text.replace(/_/g, ""));
+  if (text.trim() === "" || !Number.isSafeInteger(n) || n < 0) {
+    throw new UsageError(`${flag}: a whole number, 0 or more, got ${text}`);
+  }
+  return n;
 }
 
 function positiveInt(flag: string, text: string): number {
