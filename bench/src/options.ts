@@ -215,15 +215,19 @@ function failoverTimeouts(flag: string, text: string): FailoverTimeouts {
 }
 
 function nonNegativeInt(flag: string, text: string): number {
-  const n = Number(text.replace(/_/g, ""));
-  if (text.trim() === "" || !Number.isSafeInteger(n) || n < 0) {
-    throw new UsageError(`${flag}: a whole number, 0 or more, got ${text}`);
-  }
-  return n;
+  return wholeNumber(flag, text, 0);
 }
 
 function positiveInt(flag: string, text: string): number {
+  return wholeNumber(flag, text, 1);
+}
+
+/** A whole number of at least `min` (`1_000` allowed); else a usage error naming the flag. */
+function wholeNumber(flag: string, text: string, min: 0 | 1): number {
   const n = Number(text.replace(/_/g, ""));
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: a positive integer, got ${text}`);
+  if (text.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+    const wanted = min === 0 ? "a whole number, 0 or more" : "a positive integer";
+    throw new UsageError(`${flag}: ${wanted}, got ${text}`);
+  }
   return n;
 }
