@@ -250,7 +250,6 @@ function statusOf(context: BatchCoordinatorContext, state: BatchState): BatchSta
   };
 }
 
-/** `counts` with one more `outcome`. */
 /** Whether `report` is the first of a user the batch covers, with a known outcome. */
 function isFirstReport(
   covered: ReadonlySet<string>,
@@ -260,6 +259,7 @@ function isFirstReport(
   return outcomes.has(report.outcome) && covered.has(report.userId) && !reported.has(report.userId);
 }
 
+/** `counts` with one more `outcome`. */
 function countOne(
   counts: Pick<BatchCoordinatorContext, UserOutcome>,
   outcome: UserOutcome,
