@@ -74,8 +74,8 @@ export function summarizeCpuProfile(dir: string, top = 25): ProfileSummary | nul
   };
 }
 
-/** Which part of the program a frame belongs to. */
-function areaOf(url: string, functionName: string): string {
+/** Which part of the program a frame belongs to (also used by `heap-profile.ts`). */
+export function areaOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith("(") ? functionName : "(native)";
   const pnpm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pnpm) return pnpm[1]!;
@@ -87,7 +87,8 @@ function areaOf(url: string, functionName: string): string {
   return basename(url);
 }
 
-function shortUrl(url: string): string {
+/** A frame's file, short: from `packages/` or `services/`, or from the package's name. */
+export function shortUrl(url: string): string {
   const ours = /\/((?:packages|services)\/.*)$/.exec(url);
   if (ours) return ours[1]!;
   const module = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?(.*)$/.exec(url);

@@ -17,6 +17,8 @@ export interface EngineProcessOptions {
   readonly env: Record<string, string>;
   /** Directory for `--cpu-prof` output; unset: no profile. */
   readonly cpuProfileDir?: string | undefined;
+  /** More node arguments, before the entry (such as a `--require` preload). */
+  readonly nodeArgs?: readonly string[] | undefined;
 }
 
 /** A started engine. */
@@ -53,6 +55,7 @@ export class EngineStartError extends Error {
 export function startEngine(opts: EngineProcessOptions): Promise<EngineProcess> {
   const args: string[] = [];
   if (opts.cpuProfileDir) args.push("--cpu-prof", `--cpu-prof-dir=${opts.cpuProfileDir}`);
+  args.push(...(opts.nodeArgs ?? []));
   // BENCH_ENGINE_NODE_ARGS="--trace-deopt ...": node/V8 flags for every engine (experiments).
   args.push(...(process.env.BENCH_ENGINE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean));
   if (opts.entry === "dist") args.push(join(repoRoot, "services/engine/dist/main.js"));

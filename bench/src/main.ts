@@ -46,6 +46,13 @@ import {
 import { type EngineProcess, startEngineWithFallback } from "./engine-process";
 import { busiestUser, explainEngineQueries } from "./engine-queries";
 import { type FailoverResult, measureFailover, median } from "./failover";
+import {
+  type HeapSummary,
+  heapSamplerLaunch,
+  startHeapSampling,
+  stopHeapSampling,
+  summarizeHeapProfile,
+} from "./heap-profile";
 import { describeMachine, type MachineInfo } from "./machine";
 import { type BenchOptions, type FailoverTimeouts, parseOptions, USAGE, UsageError } from "./options";
 import {
@@ -163,9 +170,18 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
 
   // 3. The engine, full regenerate.
   const profileDir = o.profile ? mkdtempSync(join(tmpdir(), "agg-bench-profile-")) : undefined;
+  const heapProfileFile = o.heapProfile
+    ? join(mkdtempSync(join(tmpdir(), "agg-bench-heap-")), "nightly.heapprofile")
+    : undefined;
+  const heapSampler = heapProfileFile ? heapSamplerLaunch(heapProfileFile) : undefined;
   const engine: EngineProcess = await startEngineWithFallback(
     o.engine,
-    { name: `bench-${runId}`, env: engineEnv(db.url, prefix, o), cpuProfileDir: profileDir },
+    {
+      name: `bench-${runId}`,
+      env: { ...engineEnv(db.url, prefix, o), ...heapSampler?.env },
+      cpuProfileDir: profileDir,
+      nodeArgs: heapSampler?.nodeArgs,
+    },
     say,
   );
   let engineStopped = false;
@@ -214,7 +230,11 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
     `nightly day inserted${o.freshNightly ? " (not vacuumed)" : ""}; nightly run (missing)${o.idleBeforeNightlyMs > 0 ? ` after ${formatMs(o.idleBeforeNightlyMs)} idle` : ""}...`,
   );
   await sleep(o.idleBeforeNightlyMs);
+  if (heapProfileFile) await startHeapSampling(engine.pid);
   const nightly = await measured({ mode: "missing" });
+  const nightlyHeap = heapProfileFile
+    ? summarizeHeapProfile(await stopHeapSampling(engine.pid, heapProfileFile))
+    : undefined;
   // Days up to yesterday in each user's zone: two for the zones already past the nightly day.
   const nightlyDaysWritten = await countSummariesAfter(client, beforeNightly);
   rows.push({
@@ -307,6 +327,8 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   for (const w of warnings.slice(0, 10)) say(`engine warning: ${JSON.stringify(w)}`);
   for (const e of [...fullCheck.examples, ...nightlyCheck.examples]) say(`mismatch: ${e}`);
   if (profileDir) printProfile(profileDir, say);
+  if (nightlyHeap && heapProfileFile)
+    printHeapProfile(nightlyHeap, heapProfileFile, nightly.batch.final.users, say);
 
   const result = {
     heartbeats: total,
@@ -356,6 +378,19 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
     nightlyEngineMainThreadCpuS: counter(nightly.engineCounters, "mainThreadCpuS"),
     nightlyEngineOtherThreadsCpuS: counter(nightly.engineCounters, "otherThreadsCpuS"),
     nightlyEngineMinorFaults: counter(nightly.engineCounters, "minorFaults"),
+    // --heap-profile: what the first nightly run allocated, garbage included.
+    ...(nightlyHeap
+      ? {
+          nightlyAllocatedMb: round(nightlyHeap.totalBytes / 1e6, 1),
+          nightlyAllocatedKbPerUser: round(
+            nightlyHeap.totalBytes / 1e3 / Math.max(1, nightly.batch.final.users),
+            1,
+          ),
+          nightlyAllocatedMbByArea: Object.fromEntries(
+            nightlyHeap.areas.map((a) => [a.name, round(a.bytes / 1e6, 1)]),
+          ),
+        }
+      : {}),
     engineStartRssMb: startRssMb,
     fullPeakRssMb: full.peakRssMb,
     nightlyPeakRssMb: nightly.peakRssMb,
@@ -560,6 +595,23 @@ function describeComparison(c: Comparison): string {
 
 function describeMachineLine(m: MachineInfo): string {
   return `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; NATS ${m.nats}; load average at start ${m.loadAverageAtStart}`;
+}
+
+function printHeapProfile(
+  summary: HeapSummary,
+  file: string,
+  users: number,
+  say: (line: string) => void,
+): void {
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1).padStart(7);
+  const share = (s: number) => (s * 100).toFixed(1).padStart(5);
+  say(
+    `\nengine allocations in the first nightly run, garbage included (${file}, opens in Chrome DevTools): ` +
+      `${(summary.totalBytes / 1e6).toFixed(1)} MB, ${(summary.totalBytes / 1e3 / Math.max(1, users)).toFixed(1)} KB per user of the batch; by area:`,
+  );
+  for (const a of summary.areas) say(`  ${mb(a.bytes)} MB  ${share(a.share)} %  ${a.name}`);
+  say("top functions by bytes allocated themselves:");
+  for (const f of summary.functions) say(`  ${mb(f.bytes)} MB  ${share(f.share)} %  ${f.name}`);
 }
 
 function printProfile(dir: string, say: (line: string) => void): void {

@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly jsonOnly: boolean;
   /** Run the engine with `--cpu-prof` and summarise where its CPU time went. */
   readonly profile: boolean;
+  /** Sample what the engine allocates during the first nightly run (`heap-profile.ts`). */
+  readonly heapProfile: boolean;
   /** Print the set-based statement's `EXPLAIN ANALYZE` and one user's engine queries' plans. */
   readonly explain: boolean;
   /**
@@ -71,6 +73,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   keep: false,
   jsonOnly: false,
   profile: false,
+  heapProfile: false,
   explain: false,
   nightlyRepeats: 0,
   concurrency: undefined,
@@ -102,6 +105,8 @@ export const USAGE = `usage: pnpm bench [options]
   --idle-before-nightly MS  let the engine sit idle MS ms before each nightly run (default 0;
                      from about 10000 on, V8 has compacted its heap as after a real day's wait)
   --profile          run the engine with --cpu-prof and print where its CPU time went
+  --heap-profile     sample what the engine allocates during the first nightly run, garbage
+                     included, and print it by area (the sampling slows that run down)
   --explain          print EXPLAIN ANALYZE of the set-based statement and of one user's engine queries
   --keep             keep the database agg_bench_<id> (its URL goes to stderr)
   --json-only        nothing on stderr but errors; the JSON line on stdout
@@ -178,6 +183,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       case "--profile":
         o.profile = true;
         break;
+      case "--heap-profile":
+        o.heapProfile = true;
+        break;
       case "--fresh-nightly":
         o.freshNightly = true;
         break;
@@ -196,6 +204,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
+  }
+  if (o.heapProfile && o.batchScale.length > 0) {
+    throw new UsageError("--heap-profile samples the comparison's nightly run, which --batch-scale replaces");
   }
   return o;
 }
