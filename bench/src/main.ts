@@ -233,7 +233,11 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   if (heapProfileFile) await startHeapSampling(engine.pid);
   const nightly = await measured({ mode: "missing" });
   const nightlyHeap = heapProfileFile
-    ? summarizeHeapProfile(await stopHeapSampling(engine.pid, heapProfileFile))
+    ? allocationsOf(
+        summarizeHeapProfile(await stopHeapSampling(engine.pid, heapProfileFile)),
+        heapProfileFile,
+        nightly.batch.final.users,
+      )
     : undefined;
   // Days up to yesterday in each user's zone: two for the zones already past the nightly day.
   const nightlyDaysWritten = await countSummariesAfter(client, beforeNightly);
@@ -327,8 +331,7 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
   for (const w of warnings.slice(0, 10)) say(`engine warning: ${JSON.stringify(w)}`);
   for (const e of [...fullCheck.examples, ...nightlyCheck.examples]) say(`mismatch: ${e}`);
   if (profileDir) printProfile(profileDir, say);
-  if (nightlyHeap && heapProfileFile)
-    printHeapProfile(nightlyHeap, heapProfileFile, nightly.batch.final.users, say);
+  if (nightlyHeap) printHeapProfile(nightlyHeap, say);
 
   const result = {
     heartbeats: total,
@@ -381,13 +384,10 @@ async function run(o: BenchOptions, say: (line: string) => void): Promise<number
     // --heap-profile: what the first nightly run allocated, garbage included.
     ...(nightlyHeap
       ? {
-          nightlyAllocatedMb: round(nightlyHeap.totalBytes / 1e6, 1),
-          nightlyAllocatedKbPerUser: round(
-            nightlyHeap.totalBytes / 1e3 / Math.max(1, nightly.batch.final.users),
-            1,
-          ),
+          nightlyAllocatedMb: round(nightlyHeap.summary.totalBytes / 1e6, 1),
+          nightlyAllocatedKbPerUser: round(nightlyHeap.kbPerUser, 1),
           nightlyAllocatedMbByArea: Object.fromEntries(
-            nightlyHeap.areas.map((a) => [a.name, round(a.bytes / 1e6, 1)]),
+            nightlyHeap.summary.areas.map((a) => [a.name, round(a.bytes / 1e6, 1)]),
           ),
         }
       : {}),
@@ -597,17 +597,23 @@ function describeMachineLine(m: MachineInfo): string {
   return `machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; NATS ${m.nats}; load average at start ${m.loadAverageAtStart}`;
 }
 
-function printHeapProfile(
-  summary: HeapSummary,
-  file: string,
-  users: number,
-  say: (line: string) => void,
-): void {
+/** A batch's allocations: the profile's summary, where the profile is, and KB per user of the batch. */
+interface BatchAllocations {
+  readonly summary: HeapSummary;
+  readonly file: string;
+  readonly kbPerUser: number;
+}
+
+function allocationsOf(summary: HeapSummary, file: string, users: number): BatchAllocations {
+  return { summary, file, kbPerUser: summary.totalBytes / 1e3 / Math.max(1, users) };
+}
+
+function printHeapProfile({ summary, file, kbPerUser }: BatchAllocations, say: (line: string) => void): void {
   const mb = (bytes: number) => (bytes / 1e6).toFixed(1).padStart(7);
   const share = (s: number) => (s * 100).toFixed(1).padStart(5);
   say(
     `\nengine allocations in the first nightly run, garbage included (${file}, opens in Chrome DevTools): ` +
-      `${(summary.totalBytes / 1e6).toFixed(1)} MB, ${(summary.totalBytes / 1e3 / Math.max(1, users)).toFixed(1)} KB per user of the batch; by area:`,
+      `${(summary.totalBytes / 1e6).toFixed(1)} MB, ${kbPerUser.toFixed(1)} KB per user of the batch; by area:`,
   );
   for (const a of summary.areas) say(`  ${mb(a.bytes)} MB  ${share(a.share)} %  ${a.name}`);
   say("top functions by bytes allocated themselves:");
