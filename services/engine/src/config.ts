@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import type { InspectMode } from "./inspection-demand";
 
 /** Everything an engine instance can be told, read once from the environment at start. */
 export interface EngineConfig {
@@ -44,8 +45,16 @@ export interface EngineConfig {
   /** A user's nightly `missing` run starts this long after their local midnight. */
   readonly scheduleOffsetMs: number;
   readonly scheduleTickMs: number;
-  /** Publish XState inspection events for the inspector. */
-  readonly inspect: boolean;
+  /**
+   * When XState inspection events are produced for the inspector (see
+   * `InspectMode`); `on` becomes `always` with `statelyInspectUrl`, since
+   * Stately's inspector learns of each actor from its creation.
+   */
+  readonly inspect: InspectMode;
+  /** `AGG_STATELY_INSPECT`: a WebSocket URL of Stately's inspector to forward every event to. */
+  readonly statelyInspectUrl: string | undefined;
+  /** Mode `on`: how long one `agg.inspect` keeps this instance's actors inspected. */
+  readonly inspectWatchMs: number;
   /** Made-up jobs run through the user machine in memory at start, so V8 has optimised it (0: none). */
   readonly warmUpJobs: number;
   /**
@@ -91,7 +100,11 @@ const EnvSchema = z.object({
     .min(0)
     .default(10 * 60_000),
   AGG_SCHEDULE_TICK_MS: positiveInt(30_000),
-  AGG_INSPECT: z.enum(["on", "off"], { error: "AGG_INSPECT must be on or off" }).default("on"),
+  AGG_INSPECT: z
+    .enum(["on", "always", "off"], { error: "AGG_INSPECT must be on, always or off" })
+    .default("on"),
+  AGG_INSPECT_WATCH_MS: positiveInt(60_000),
+  AGG_STATELY_INSPECT: z.string().optional(),
   AGG_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   AGG_WARM_UP_JOBS: z.coerce.number().int().min(0).max(100_000).default(1_000),
   AGG_REWARM_IDLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(500),
@@ -140,7 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     schedule: e.AGG_SCHEDULE === "on",
     scheduleOffsetMs: e.AGG_SCHEDULE_OFFSET_MS,
     scheduleTickMs: e.AGG_SCHEDULE_TICK_MS,
-    inspect: e.AGG_INSPECT === "on",
+    inspect: e.AGG_INSPECT === "on" && e.AGG_STATELY_INSPECT ? "always" : e.AGG_INSPECT,
+    statelyInspectUrl: e.AGG_STATELY_INSPECT,
+    inspectWatchMs: e.AGG_INSPECT_WATCH_MS,
     warmUpJobs: e.AGG_WARM_UP_JOBS,
     rewarmIdleMs: e.AGG_REWARM_IDLE_MS,
   };

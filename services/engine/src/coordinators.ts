@@ -5,8 +5,9 @@ import {
   type ReportedUser,
 } from "@agg/machines";
 import type { Logger } from "pino";
-import { type Actor, createActor, type InspectionEvent } from "xstate";
+import { type Actor, createActor } from "xstate";
 import type { BatchLedger } from "./batch-ledger";
+import type { ActorInspection } from "./inspection-demand";
 
 export interface CoordinatorsOptions {
   readonly ledger: BatchLedger;
@@ -18,8 +19,8 @@ export interface CoordinatorsOptions {
   /** Minimum milliseconds between two progress events of one batch. */
   readonly progressEveryMs: number;
   readonly log: Logger;
-  /** XState inspection of every coordinator (the inspector's event stream). */
-  readonly inspect?: (event: InspectionEvent) => void;
+  /** XState inspection of the coordinators while somebody watches (the inspector's event stream). */
+  readonly inspection?: ActorInspection;
 }
 
 type Coordinator = Actor<typeof batchCoordinatorMachine>;
@@ -67,7 +68,7 @@ export class Coordinators {
     const actor = createActor(this.machine, {
       id: `batch:${batchId}`,
       input: { batchId, userIds: pending, alreadyReported: reported, deadlineMs: remainingMs },
-      ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}),
+      ...this.opts.inspection?.createOptions,
     });
     const reconcile = setInterval(() => void this.reconcile(batchId), this.opts.reconcileEveryMs);
     reconcile.unref();
@@ -80,6 +81,7 @@ export class Coordinators {
         this.forget(batchId);
       },
     });
+    this.opts.inspection?.adopt(actor);
     actor.start();
   }
 
@@ -117,6 +119,7 @@ export class Coordinators {
     clearInterval(e.reconcile);
     if (e.progressTimer) clearTimeout(e.progressTimer);
     this.entries.delete(batchId);
+    this.opts.inspection?.release(e.actor);
     e.onEnded();
   }
 

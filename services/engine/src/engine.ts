@@ -37,6 +37,7 @@ import { DeadLetters } from "./dead-letters";
 import { createHealthChecks, type HealthServer, startHealthServer } from "./health-server";
 import { IdleRewarm } from "./idle-rewarm";
 import { describeActors, type InstanceView } from "./inspection";
+import { InspectionDemand } from "./inspection-demand";
 import { createInspectionPublisher, type InspectionPublisher } from "./inspection-events";
 import { type BatchJobSpec, groupJobs, JobQueue, jobGroupSize } from "./job-queue";
 import { batchLeaseKey, Leases } from "./leases";
@@ -80,6 +81,8 @@ export class Engine {
   private presence: Presence | undefined;
   /** Publishes this instance's inspection events; set right after construction. */
   inspection: InspectionPublisher | undefined;
+  /** Inspects this instance's actors while somebody asks `agg.inspect`; set right after construction. */
+  inspectionDemand: InspectionDemand | undefined;
   /** Runs the warm-up again after work, once idle (undefined: never). */
   private rewarm: IdleRewarm | undefined;
   private scheduler: NightlyScheduler | undefined;
@@ -164,10 +167,15 @@ export class Engine {
         publish: (subject, bytes) => nc.publish(subject, bytes),
         subject: subjects.inspectEvents(config.instance),
         instance: config.instance,
-        statelyInspectUrl: process.env.AGG_STATELY_INSPECT,
+        statelyInspectUrl: config.statelyInspectUrl,
         onError: (what, err) => log.warn({ err }, what),
       });
-      const inspect = config.inspect ? inspection.inspect : undefined;
+      const inspectionDemand = new InspectionDemand({
+        mode: config.inspect,
+        observe: inspection.inspect,
+        watchForMs: config.inspectWatchMs,
+        onUnwatched: () => inspection.forgetActors(),
+      });
       const userLeases = new UserLeases({
         // Their own lane: a renewal queued behind the user queries filling the
         // pool arrived after its lease had expired (seconds, in a full run).
@@ -179,7 +187,7 @@ export class Engine {
       });
       const triaged = new TriagedPlanInputs(TRIAGED_PLAN_INPUTS);
       const users = new UserActors({
-        inspect,
+        inspection: inspectionDemand,
         work: {
           store: new UserStore(database.db, USER_STORE_GROUPING, triaged),
           now: () => Date.now(),
@@ -199,7 +207,7 @@ export class Engine {
         log,
       });
       const coordinators = new Coordinators({
-        inspect,
+        inspection: inspectionDemand,
         ledger,
         deadlineMs: config.batchDeadlineMs,
         publish: (batchId, event) => {
@@ -237,6 +245,7 @@ export class Engine {
         triaged,
       );
       engine.inspection = inspection;
+      engine.inspectionDemand = inspectionDemand;
       if (config.warmUpJobs > 0) {
         engine.rewarm = new IdleRewarm({
           idleMs: config.rewarmIdleMs,
@@ -296,6 +305,7 @@ export class Engine {
     this.serve(`${s.prefix}.summary`, queue, (m) => handleSummaryRequest(this.database.db, m.data));
     this.serve(s.inspectInstance, undefined, async (m) => {
       decodeRequest(InspectRequestSchema, m.data);
+      this.inspectionDemand?.watch();
       return this.instanceView();
     });
     this.subs.push(
@@ -461,6 +471,9 @@ export class Engine {
    */
   private async onInspect(m: Msg): Promise<unknown> {
     const filter = decodeRequest(InspectRequestSchema, m.data);
+    // Somebody inspects: this instance's actors are watched from now on (the
+    // others are when the gather below reaches them).
+    this.inspectionDemand?.watch();
     const expected = this.presence?.alive() ?? [];
     const views: InstanceView[] = [this.instanceView()];
     const allAnswered = () => expected.every((e) => views.some((v) => v.instance.id === e.id));
@@ -742,6 +755,7 @@ export class Engine {
     this.users.cancelAll("shutdown");
     this.users.stop();
     this.coordinators.stopAll();
+    this.inspectionDemand?.stop();
     this.inspection?.stop();
     this.coordinatedSince.clear();
     // /healthz has said 503 since `stopped`; scrapes get the final counts until here.
@@ -829,8 +843,10 @@ async function warmUp(
 
 /**
  * One warm-up of `config.warmUpJobs` made-up jobs (at start, and again when
- * idle). Its inspection events go to a publisher of their own that publishes
- * nothing: the same code runs, and the inspector never sees a made-up actor.
+ * idle), inspected as real actors are until somebody watches: not at all,
+ * unless `AGG_INSPECT=always`. Then its events go to a publisher of their own
+ * that publishes nothing: the same code runs, and the inspector never sees a
+ * made-up actor.
  */
 async function runWarmUp(
   users: UserActors,
@@ -838,9 +854,10 @@ async function runWarmUp(
   config: EngineConfig,
   keepGoing?: () => boolean,
 ): Promise<number> {
-  const sink = config.inspect
-    ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
-    : undefined;
+  const sink =
+    config.inspect === "always"
+      ? createInspectionPublisher({ publish: () => undefined, subject: "warm-up", instance: config.instance })
+      : undefined;
   try {
     return await users.warmUp({
       jobs: config.warmUpJobs,

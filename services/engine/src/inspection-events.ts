@@ -124,6 +124,11 @@ export interface InspectionPublisher {
   recentEvents(actorId: string): readonly RecentEvent[];
   /** Publishes what is pending now (also done by the timer). */
   flush(): void;
+  /**
+   * Drops what it knows of every actor (state, recent events): called when
+   * inspection is detached, after which it would never see those actors stop.
+   */
+  forgetActors(): void;
   /** Publishes what is pending, stops the timer and the Stately forwarder. Idempotent. */
   stop(): void;
   /** Records dropped by the rate limit so far. */
@@ -362,6 +367,7 @@ export function createInspectionPublisher(options: InspectionPublisherOptions): 
     inspect,
     recentEvents: (actorId) => actors.get(actorId)?.recent.slice() ?? [],
     flush,
+    forgetActors: () => actors.clear(),
     stop: () => {
       if (stopped) return;
       clearInterval(timer);

@@ -11,15 +11,9 @@ import {
 } from "@agg/machines";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import {
-  type Actor,
-  createActor,
-  type EventObject,
-  fromCallback,
-  fromPromise,
-  type InspectionEvent,
-} from "xstate";
+import { type Actor, createActor, type EventObject, fromCallback, fromPromise } from "xstate";
 import { HeldMessages } from "./held-messages";
+import type { ActorInspection } from "./inspection-demand";
 import type { UserLease, UserLeases } from "./user-leases";
 import {
   aggregateUserDays,
@@ -74,8 +68,8 @@ export interface UserActorsOptions {
   readonly reportOutcome: OutcomeSink;
   /** Called whenever a held job is settled, so the puller can fetch again at once. */
   readonly onJobSettled: () => void;
-  /** XState inspection of every user actor (the inspector's event stream). */
-  readonly inspect?: (event: InspectionEvent) => void;
+  /** XState inspection of the user actors while somebody watches (the inspector's event stream). */
+  readonly inspection?: ActorInspection;
   readonly log: Logger;
 }
 
@@ -296,9 +290,10 @@ export class UserActors {
         jobTimeoutMs: this.opts.jobTimeoutMs,
         jobs,
       },
-      ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}),
+      ...this.opts.inspection?.createOptions,
     });
     const ended = () => {
+      this.opts.inspection?.release(actor);
       const entry = this.users.get(userId);
       if (entry?.actor === actor) this.users.delete(userId);
       void this.opts.leases.release(lease);
@@ -310,6 +305,7 @@ export class UserActors {
         ended();
       },
     });
+    this.opts.inspection?.adopt(actor);
     actor.start();
     return actor;
   }

@@ -14,7 +14,8 @@ describe("loadConfig", () => {
       leaseTtlMs: 5_000,
       busyRetryMs: 1_000,
       schedule: true,
-      inspect: true,
+      inspect: "on",
+      inspectWatchMs: 60_000,
       warmUpJobs: 1_000,
       rewarmIdleMs: 500,
       databaseUrl: undefined,
@@ -26,7 +27,8 @@ describe("loadConfig", () => {
       AGG_CONCURRENCY: "8",
       AGG_DB_POOL_SIZE: "3",
       DATABASE_URL: "",
-      AGG_INSPECT: "off",
+      AGG_INSPECT: "always",
+      AGG_INSPECT_WATCH_MS: "5000",
       AGG_WARM_UP_JOBS: "0",
       AGG_REWARM_IDLE_MS: "0",
     });
@@ -34,7 +36,8 @@ describe("loadConfig", () => {
       concurrency: 8,
       dbPoolSize: 3,
       databaseUrl: undefined,
-      inspect: false,
+      inspect: "always",
+      inspectWatchMs: 5_000,
       warmUpJobs: 0,
       rewarmIdleMs: 0,
     });
@@ -46,6 +49,8 @@ describe("loadConfig", () => {
     ["AGG_PASSIVATE_AFTER_MS", "-5"],
     ["AGG_PREFIX", "a.b"],
     ["AGG_SCHEDULE", "maybe"],
+    ["AGG_INSPECT", "true"],
+    ["AGG_INSPECT_WATCH_MS", "0"],
     ["AGG_WARM_UP_JOBS", "-1"],
     ["AGG_REWARM_IDLE_MS", "soon"],
   ])("refuses %s=%s with an error naming it", (name, value) => {
