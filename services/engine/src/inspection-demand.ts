@@ -27,8 +27,9 @@ export interface InspectionDemandOptions {
  * Attaches XState inspection to this instance's actors only while somebody
  * looks. Once an `inspect` observer is attached to an actor's system, XState
  * builds an event for every event, microstep, action and snapshot of it;
- * at a nightly batch's thousand one-day jobs that was 10 to 15 % of the
- * engine's CPU (BENCHMARKS.md, stop 25), paid whether or not anyone watched.
+ * at a nightly batch's thousand one-day jobs that was about 9 % of the
+ * engine's main thread (BENCHMARKS.md, stop 25), paid whether or not anyone
+ * watched.
  *
  * Owners hand every actor they create to {@link adopt} before starting it and
  * {@link release} it when it is gone. {@link watch} (an `agg.inspect` arrived)
