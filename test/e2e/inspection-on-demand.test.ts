@@ -8,6 +8,7 @@ import {
   ContractClient,
   createSeededDatabase,
   type EngineProcess,
+  freePorts,
   generateDataset,
   startEngine,
   TEST_NATS_URL,
@@ -24,12 +25,16 @@ const SETTLE_MS = 800;
 let testDb: TestDatabase;
 let engine: EngineProcess;
 let client: ContractClient;
+let metricsUrl: string;
 /** Every inspection record received, with the machine it is about. */
 const records: { type: string; machine: string }[] = [];
 
 beforeAll(async () => {
   testDb = await createSeededDatabase(data);
+  const [port] = await freePorts(1);
+  metricsUrl = `http://127.0.0.1:${port}/metrics`;
   engine = await startEngine("inspdemand-1", {
+    METRICS_PORT: String(port),
     DATABASE_URL: testDb.url,
     NATS_URL: TEST_NATS_URL,
     AGG_PREFIX: prefix,
@@ -54,6 +59,13 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `agg_inspection_watched` as the engine's /metrics says it now. */
+async function watchedGauge(): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const line = text.split("\n").find((l) => l.startsWith("agg_inspection_watched "));
+  return Number(line?.split(" ")[1]);
+}
+
 async function regenerate(): Promise<void> {
   const { final } = await client.runBatch({ mode: "regenerate" });
   expect(final.state).toBe("completed");
@@ -63,9 +75,11 @@ async function regenerate(): Promise<void> {
 it("publishes inspection events only while somebody inspects", async () => {
   await regenerate();
   expect(records).toEqual([]);
+  expect(await watchedGauge()).toBe(0);
 
   const view = await client.call("inspect", {});
   expect(Array.isArray(view.actors)).toBe(true);
+  expect(await watchedGauge()).toBe(1);
   await regenerate();
   const machines = new Set(records.map((r) => r.machine));
   expect(machines).toEqual(new Set(["userAggregator", "batchCoordinator"]));
@@ -75,6 +89,7 @@ it("publishes inspection events only while somebody inspects", async () => {
 
   // No agg.inspect for longer than the watch: the actors are detached again.
   await sleep(WATCH_MS + 500);
+  expect(await watchedGauge()).toBe(0);
   records.length = 0;
   await regenerate();
   expect(records).toEqual([]);

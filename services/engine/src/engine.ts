@@ -222,6 +222,7 @@ export class Engine {
         leasesHeld: () => leases.count + userLeases.count,
         userActors: () => users.snapshots().length,
         batchesCoordinated: () => coordinators.snapshots().length,
+        inspectionWatched: () => (inspectionDemand.watched ? 1 : 0),
       });
       // Ends by itself when the connection closes.
       void (async () => {

@@ -14,6 +14,8 @@ export interface EngineGaugeSources {
   readonly userActors?: () => number;
   /** Batches whose coordinator runs on this instance. */
   readonly batchesCoordinated?: () => number;
+  /** 1 while this instance's actors are inspected (someone watches, or `AGG_INSPECT=always`), else 0. */
+  readonly inspectionWatched?: () => number;
 }
 
 /** Seconds from a job's arrival to its outcome: a day is milliseconds, a user's history can be minutes. */
@@ -142,6 +144,12 @@ export class EngineMetrics {
       "agg_batches_coordinated",
       "Batches coordinated by this instance.",
       gauges.batchesCoordinated,
+    );
+    gauge(
+      registers,
+      "agg_inspection_watched",
+      "1 while this instance's actors are inspected (an agg.inspect within AGG_INSPECT_WATCH_MS, or AGG_INSPECT=always), else 0.",
+      gauges.inspectionWatched,
     );
   }
 

@@ -79,6 +79,7 @@ describe("EngineMetrics", () => {
       agg_leases_held: "gauge",
       agg_user_actors: "gauge",
       agg_batches_coordinated: "gauge",
+      agg_inspection_watched: "gauge",
     });
     for (const state of ["accepted", "completed", "failed", "cancelled"])
       expect(value(exp, "agg_batches_total", { state })).toBe(0);
@@ -143,8 +144,10 @@ describe("EngineMetrics", () => {
       leasesHeld: () => leases,
       userActors: () => 2,
       batchesCoordinated: () => 1,
+      inspectionWatched: () => 1,
     });
     let exp = await scrape(metrics);
+    expect(value(exp, "agg_inspection_watched")).toBe(1);
     expect(value(exp, "agg_leases_held")).toBe(3);
     expect(value(exp, "agg_user_actors")).toBe(2);
     expect(value(exp, "agg_batches_coordinated")).toBe(1);
