@@ -19,9 +19,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 
 const prefix = uniquePrefix("inspdemand");
 const data = generateDataset({ users: 4, days: 3, seed: 11 });
-const WATCH_MS = 4_000;
-/** The publisher flushes every 250 ms: wait a few flushes before counting. */
-const SETTLE_MS = 800;
+const WATCH_MS = 5_000;
+/**
+ * Before counting: a user actor stops 250 ms after its job (passivation) and
+ * the publisher flushes every 250 ms; the rest is margin for a busy machine.
+ */
+const SETTLE_MS = 1_500;
 let testDb: TestDatabase;
 let engine: EngineProcess;
 let client: ContractClient;
