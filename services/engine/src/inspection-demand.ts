@@ -52,8 +52,8 @@ export interface InspectionDemandOptions {
 export class InspectionDemand {
   /** Spread into `createActor`'s options: the observer from birth in mode `always`. */
   readonly createOptions: { readonly inspect?: (event: InspectionEvent) => void };
-  private readonly live = new Set<AnyActorRef>();
-  private readonly attached = new Map<AnyActorRef, Subscription>();
+  /** Every adopted actor not yet released, with its observer's subscription while watched. */
+  private readonly live = new Map<AnyActorRef, Subscription | undefined>();
   private readonly now: () => number;
   private watchedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -78,8 +78,7 @@ export class InspectionDemand {
   /** A new actor, before `start()`: inspected at once while watched. */
   adopt(actor: AnyActorRef): void {
     if (this.opts.mode !== "on" || this.stopped) return;
-    this.live.add(actor);
-    if (this.timer !== undefined) this.attach(actor);
+    this.live.set(actor, this.timer === undefined ? undefined : this.attach(actor));
   }
 
   /**
@@ -89,7 +88,6 @@ export class InspectionDemand {
    */
   release(actor: AnyActorRef): void {
     this.live.delete(actor);
-    this.attached.delete(actor);
   }
 
   /** Somebody inspects the cluster: inspect every actor for the next `watchForMs`. */
@@ -97,7 +95,7 @@ export class InspectionDemand {
     if (this.opts.mode !== "on" || this.stopped) return;
     this.watchedUntil = this.now() + this.opts.watchForMs;
     if (this.timer !== undefined) return;
-    for (const actor of this.live) this.attach(actor);
+    for (const actor of this.live.keys()) this.live.set(actor, this.attach(actor));
     this.arm(this.opts.watchForMs);
   }
 
@@ -109,8 +107,8 @@ export class InspectionDemand {
     this.live.clear();
   }
 
-  private attach(actor: AnyActorRef): void {
-    if (!this.attached.has(actor)) this.attached.set(actor, actor.system.inspect(this.opts.observe));
+  private attach(actor: AnyActorRef): Subscription {
+    return actor.system.inspect(this.opts.observe);
   }
 
   /** One timer per watch, re-armed for what is left when `watch()` came again meanwhile. */
@@ -127,8 +125,10 @@ export class InspectionDemand {
     if (this.timer === undefined) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const subscription of this.attached.values()) subscription.unsubscribe();
-    this.attached.clear();
+    for (const [actor, subscription] of this.live) {
+      subscription?.unsubscribe();
+      this.live.set(actor, undefined);
+    }
     this.opts.onUnwatched?.();
   }
 }
